@@ -1,0 +1,9 @@
+from django import forms
+
+
+class ClaimForm(forms.Form):
+    note = forms.CharField(max_length=500, required=False, widget=forms.TextInput)
+
+
+class VisibilityForm(forms.Form):
+    hidden = forms.BooleanField(required=False)

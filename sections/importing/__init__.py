@@ -1,0 +1,308 @@
+"""Importing a manuscript: parse a file, then store everything in one transaction.
+
+`import_path(path, format=…)` is all or nothing: a file that can't be imported
+raises ImportRejected with a one-line reason and leaves the database untouched.
+Importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from sections import claims, todos
+from sections.citations.keys import find_citekeys, standardize
+from sections.exceptions import ImportRejected
+from sections.importing import manubot, markdown, plaintext
+from sections.importing.parsed import ParsedManuscript
+from sections.models import (
+    Citation,
+    Contributor,
+    Manuscript,
+    Reference,
+    Revision,
+    Section,
+    TodoItem,
+)
+
+FORMATS = ("text", "markdown", "manubot")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class ImportReport:
+    manuscript: Manuscript
+    created: bool
+    counts: Counter = field(default_factory=Counter)
+    todo_kinds: Counter = field(default_factory=Counter)
+    claimed_by: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if not self.created:
+            return [
+                f"“{self.manuscript}” is already imported from this file; nothing changed."
+            ]
+        c = self.counts
+        kinds = ", ".join(
+            f"{n} {TodoItem.Kind(kind).label.lower()}"
+            for kind, n in sorted(self.todo_kinds.items())
+        )
+        return [
+            f"Imported “{self.manuscript}” ({self.manuscript.slug}).",
+            f"Sections: {c['sections']} ({c['top_level']} top level).",
+            f"References: {c['references']} ({c['with_identifier']} with an identifier, "
+            f"{c['without_identifier']} without).",
+            f"Citations: {c['citations']}.",
+            f"TODO items: {sum(self.todo_kinds.values())}"
+            + (f" ({kinds})." if kinds else "."),
+            "Claims: "
+            + (", ".join(self.claimed_by) if self.claimed_by else "none")
+            + ".",
+            *self.notes,
+        ]
+
+
+def detect_format(path: Path) -> str:
+    if path.is_dir():
+        return "manubot"
+    if path.suffix.lower() in {".md", ".markdown"}:
+        return "markdown"
+    return "text"
+
+
+def import_path(path: Path, *, format: str | None = None) -> ImportReport:
+    """Import a file (text, markdown) or a folder (manubot). Raises ImportRejected."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportRejected(f"{path} does not exist.")
+    format = format or detect_format(path)
+    if format not in FORMATS:
+        raise ImportRejected(
+            f"Unknown format {format!r}: use one of {', '.join(FORMATS)}."
+        )
+    if format == "manubot":
+        if not path.is_dir():
+            raise ImportRejected(
+                f"{path} is not a folder: a Manubot import takes a content/ folder."
+            )
+        parsed = manubot.parse(path, read_text=read_text)
+        files = sorted(
+            p for p in manubot.content_folder(path).rglob("*") if p.is_file()
+        )
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+    else:
+        if path.is_dir():
+            raise ImportRejected(
+                f"{path} is a folder: use --format manubot for a content/ folder."
+            )
+        text = read_text(path)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if format == "text":
+            parsed = plaintext.parse(text)
+        else:
+            parsed = markdown.parse(text, default_title=path.stem)
+    return store(parsed, source_name=path.name, source_sha256=digest)
+
+
+def read_text(path: Path) -> str:
+    """A file's text, refusing what is not UTF-8 text."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ImportRejected(
+            f"{path.name} is larger than {MAX_FILE_BYTES // 2**20} MB."
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise ImportRejected(f"{path.name} is empty.")
+    if b"\x00" in data:
+        raise ImportRejected(f"{path.name} is a binary file, not text.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRejected(
+            f"{path.name} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); save it as UTF-8 and try again."
+        ) from error
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@transaction.atomic
+def store(
+    parsed: ParsedManuscript, *, source_name: str, source_sha256: str
+) -> ImportReport:
+    """Write a parsed manuscript: all of it, or nothing."""
+    slug = slugify(parsed.title)[:100] or "manuscript"
+    existing = Manuscript.objects.filter(slug=slug).first()
+    if existing is not None:
+        if existing.source_sha256 == source_sha256:
+            return ImportReport(manuscript=existing, created=False)
+        raise ImportRejected(
+            f"A manuscript titled “{existing.title}” already exists (from "
+            f"{existing.source_name or 'the web'}); importing a different file over it "
+            "would overwrite its edits."
+        )
+    manuscript = Manuscript.objects.create(
+        title=parsed.title,
+        slug=slug,
+        source_name=source_name,
+        source_sha256=source_sha256,
+    )
+    report = ImportReport(manuscript=manuscript, created=True, notes=list(parsed.notes))
+    sections = _store_sections(manuscript, parsed, source_name)
+    references = _store_references(manuscript, parsed)
+    report.counts["citations"] = _store_citations(manuscript, sections, references)
+    for section in sections:
+        for todo in todos.sync_from_text(section):
+            report.todo_kinds[todo.kind] += 1
+        report.claimed_by += [
+            f"{claim.contributor} on “{section.title}”"
+            for claim in claims.sync_from_text(section)
+        ]
+    _store_authors(parsed.authors)
+    report.counts.update(
+        sections=len(sections),
+        top_level=sum(1 for s in sections if s.parent_id is None),
+        references=len(references),
+        with_identifier=sum(
+            1 for r in references.values() if r.state != Reference.State.NO_IDENTIFIER
+        ),
+        without_identifier=sum(
+            1 for r in references.values() if r.state == Reference.State.NO_IDENTIFIER
+        ),
+    )
+    return report
+
+
+def _store_sections(
+    manuscript: Manuscript, parsed: ParsedManuscript, source_name: str
+) -> list[Section]:
+    sections: list[Section] = []
+    parents: list[Section] = []  # the open section at each level
+    used_slugs: set[str] = set()
+    for position, parsed_section in enumerate(parsed.sections, start=1):
+        level = min(parsed_section.level, len(parents) + 1)
+        parents = parents[: level - 1]
+        section = Section.objects.create(
+            manuscript=manuscript,
+            parent=parents[-1] if parents else None,
+            position=position,
+            level=level,
+            title=parsed_section.title,
+            slug=_unique_slug(parsed_section.title, used_slugs),
+            body=parsed_section.body,
+            status=Section.Status.DRAFTING
+            if parsed_section.body.strip()
+            else Section.Status.OUTLINE,
+        )
+        parents.append(section)
+        sections.append(section)
+    Revision.objects.bulk_create(
+        Revision(
+            section=s,
+            title=s.title,
+            body=s.body,
+            summary=f"Imported from {source_name}",
+        )
+        for s in sections
+    )
+    return sections
+
+
+def _unique_slug(title: str, used: set[str]) -> str:
+    base = slugify(title)[:100].strip("-") or "section"
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    used.add(slug)
+    return slug
+
+
+def _store_references(
+    manuscript: Manuscript, parsed: ParsedManuscript
+) -> dict[str, Reference]:
+    references: dict[str, Reference] = {}
+    for item in parsed.references:
+        reference = references.get(item.key) or Reference(
+            manuscript=manuscript, key=item.key
+        )
+        if item.is_manual:
+            reference.csl_manual = item.csl
+            reference.metadata_source = "manual"
+        elif item.csl:
+            reference.csl_provisional = item.csl
+            reference.metadata_source = (
+                reference.metadata_source or "imported reference list"
+            )
+        reference.original_text = item.original_text or reference.original_text
+        reference.imported_number = item.number or reference.imported_number
+        references[item.key] = reference
+    # Citekeys the text uses that no list defines: known to exist, metadata to fetch.
+    for section_body in (s.body for s in parsed.sections):
+        for found in find_citekeys(section_body):
+            key = standardize(found.key_as_written)
+            references.setdefault(key, Reference(manuscript=manuscript, key=key))
+    for item in parsed.references:
+        if item.alias_of:
+            references.setdefault(
+                item.alias_of, Reference(manuscript=manuscript, key=item.alias_of)
+            )
+    for reference in references.values():
+        reference.state = _initial_state(reference)
+    Reference.objects.bulk_create(references.values())
+    stored = {r.key: r for r in Reference.objects.filter(manuscript=manuscript)}
+    aliased = []
+    for item in parsed.references:
+        if item.alias_of:
+            tag = stored[item.key]
+            tag.alias_of = stored[item.alias_of]
+            tag.state = Reference.State.RESOLVED
+            tag.metadata_source = f"alias of {item.alias_of}"
+            aliased.append(tag)
+    Reference.objects.bulk_update(aliased, ["alias_of", "state", "metadata_source"])
+    return stored
+
+
+def _initial_state(reference: Reference) -> str:
+    if reference.csl_manual:
+        return Reference.State.RESOLVED
+    if reference.prefix in {"tag", "raw"}:
+        return Reference.State.NO_IDENTIFIER
+    return Reference.State.PENDING
+
+
+def _store_citations(
+    manuscript: Manuscript, sections: list[Section], references: dict[str, Reference]
+) -> int:
+    citations = [
+        Citation(
+            section=section,
+            reference=references[standardize(found.key_as_written)],
+            key_as_written=found.key_as_written,
+            position=found.start,
+        )
+        for section in sections
+        for found in find_citekeys(section.body)
+    ]
+    Citation.objects.bulk_create(citations)
+    return len(citations)
+
+
+def _store_authors(authors: list[dict]) -> None:
+    for author in authors:
+        name = str(author.get("name") or "").strip()
+        if not name:
+            continue
+        orcid = str(author.get("orcid") or "").strip()
+        existing = Contributor.objects.filter(orcid=orcid).first() if orcid else None
+        existing = (
+            existing or Contributor.objects.filter(display_name__iexact=name).first()
+        )
+        if existing is None:
+            Contributor.objects.create(
+                display_name=name, orcid=orcid, github=str(author.get("github") or "")
+            )

@@ -1,0 +1,99 @@
+"""A Manubot `content/` folder, laid out as Manubot's documentation describes it.
+
+- `NN.name.md` files, concatenated in file-name order;
+- `metadata.yaml`: `title` and `authors` (name, orcid, github, email);
+- `manual-references*.json`: CSL-JSON records keyed by citekey, which win over
+  anything fetched;
+- `citation-tags.tsv`: `tag` and `citation` columns, mapping `tag:` keys to real ones
+  (tags may also be defined inside the Markdown, as link references).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from sections.citations.keys import standardize
+from sections.exceptions import ImportRejected
+from sections.importing import markdown
+from sections.importing.parsed import ParsedManuscript, ParsedReference
+
+CONTENT_FILE = re.compile(r"^\d+\..+\.md$")
+
+
+def content_folder(path: Path) -> Path:
+    return path / "content" if (path / "content").is_dir() else path
+
+
+def parse(path: Path, *, read_text) -> ParsedManuscript:
+    """Parse a content folder; `read_text(path)` decodes a file or raises ImportRejected."""
+    folder = content_folder(path)
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and CONTENT_FILE.match(p.name)
+    )
+    if not files:
+        raise ImportRejected(
+            f"{folder} has no Manubot content files (named like 01.introduction.md)."
+        )
+    metadata = _metadata(folder / "metadata.yaml", read_text)
+    text = "\n\n".join(read_text(file).strip("\n") for file in files)
+    parsed = markdown.parse(text, default_title=folder.parent.name)
+    if metadata.get("title"):
+        parsed.title = str(metadata["title"]).strip()
+    parsed.authors = [a for a in metadata.get("authors") or [] if isinstance(a, dict)]
+    parsed.references += _manual_references(folder, read_text)
+    parsed.references += _citation_tags(folder / "citation-tags.tsv", read_text)
+    return parsed
+
+
+def _metadata(path: Path, read_text) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        metadata = yaml.safe_load(read_text(path)) or {}
+    except yaml.YAMLError as error:
+        raise ImportRejected(f"metadata.yaml does not parse: {error}") from error
+    if not isinstance(metadata, dict):
+        raise ImportRejected("metadata.yaml should be a mapping (key: value).")
+    return metadata
+
+
+def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
+    references = []
+    for path in sorted(folder.glob("manual-references*.json")):
+        try:
+            items = json.loads(read_text(path))
+        except json.JSONDecodeError as error:
+            raise ImportRejected(f"{path.name} is not valid JSON: {error}") from error
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and item.get("id") for item in items
+        ):
+            raise ImportRejected(
+                f"{path.name} should be a list of CSL records, each with an id."
+            )
+        for item in items:
+            key = standardize(str(item["id"]))
+            references.append(
+                ParsedReference(key=key, csl={**item, "id": key}, is_manual=True)
+            )
+    return references
+
+
+def _citation_tags(path: Path, read_text) -> list[ParsedReference]:
+    if not path.exists():
+        return []
+    rows = list(csv.DictReader(read_text(path).splitlines(), delimiter="\t"))
+    if rows and not {"tag", "citation"} <= set(rows[0]):
+        raise ImportRejected("citation-tags.tsv needs a header row: tag<TAB>citation.")
+    return [
+        ParsedReference(
+            key=standardize(f"tag:{row['tag'].strip()}"),
+            alias_of=standardize(row["citation"].strip()),
+        )
+        for row in rows
+        if row.get("tag") and row.get("citation")
+    ]

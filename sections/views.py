@@ -1,0 +1,95 @@
+"""Thin views: ask permissions, validate a form, call one domain function, respond."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from sections import claims, outline, permissions, rendering, selectors
+from sections.forms import ClaimForm, VisibilityForm
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    manuscripts = list(selectors.manuscripts_for_home())
+    if not permissions.is_contributor(request.user):
+        return render(request, "sections/welcome.html", {"manuscripts": manuscripts})
+    outlines = [
+        (manuscript, selectors.outline_for(manuscript))
+        for manuscript in manuscripts
+        if permissions.can_read(request.user, manuscript)
+    ]
+    return render(
+        request,
+        "sections/outline.html",
+        {
+            "outlines": outlines,
+            "is_maintainer": permissions.is_maintainer(request.user),
+        },
+    )
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+@login_required
+def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section)
+    context = {
+        "section": section_,
+        "body_html": rendering.to_safe_html(section_.body),
+        "can_write": permissions.can_write(request.user, section_.manuscript),
+        "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
+        "claim_form": ClaimForm(),
+        **selectors.section_page(section_),
+    }
+    for claim in context["claims"]:
+        claim.can_release = permissions.can_release(request.user, claim)
+    return render(request, "sections/section_detail.html", context)
+
+
+@require_POST
+@login_required
+def claim_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    form = ClaimForm(request.POST)
+    if form.is_valid():
+        try:
+            claims.claim(section_, by=request.user, note=form.cleaned_data["note"])
+            messages.success(request, f"You claim “{section_.title}”.")
+        except claims.AlreadyClaimed as error:
+            messages.info(request, str(error))
+    else:
+        messages.error(request, "A claim's note is at most 500 characters.")
+    return redirect(section_)
+
+
+@require_POST
+@login_required
+def release_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = permissions.get_claim(request.user, pk)
+    claims.release(claim, by=request.user)
+    messages.success(
+        request, f"{claim.contributor} no longer claims “{claim.section.title}”."
+    )
+    return redirect(claim.section)
+
+
+@require_POST
+@login_required
+def set_section_visibility(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    form = VisibilityForm(request.POST)
+    form.is_valid()  # a checkbox: absent means False, nothing to reject
+    outline.set_hidden(section_, hidden=form.cleaned_data["hidden"])
+    state = "hidden from" if section_.is_hidden else "shown in"
+    messages.success(request, f"“{section_.title}” is {state} the public preview.")
+    return redirect(section_)

@@ -1,0 +1,75 @@
+"""The cast: the anonymous public, two contributors and a maintainer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from sections import importing, permissions
+from sections.importing import ImportReport
+from tests.factories import make_user
+
+SEED = (
+    Path(__file__).resolve().parent.parent
+    / "sections"
+    / "seed"
+    / "deep-review-draft-2017.txt"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def contributor(db):
+    return make_user("carol@example.org")
+
+
+@pytest.fixture
+def other_contributor(db):
+    return make_user("dave@example.org")
+
+
+@pytest.fixture
+def maintainer(db):
+    user = make_user("maya@example.org")
+    permissions.make_maintainer(user)
+    return user
+
+
+@pytest.fixture
+def contributor_client(contributor) -> Client:
+    client = Client()
+    client.force_login(contributor)
+    return client
+
+
+@pytest.fixture
+def maintainer_client(maintainer) -> Client:
+    client = Client()
+    client.force_login(maintainer)
+    return client
+
+
+@pytest.fixture
+def seed_import(db) -> ImportReport:
+    """The seed manuscript, imported through the real importer."""
+    return importing.import_path(SEED, format="text")
+
+
+@pytest.fixture
+def seed(seed_import):
+    return seed_import.manuscript
+
+
+def pytest_report_header(config) -> str:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    broker = (
+        "eager (no broker)"
+        if settings.CELERY_TASK_ALWAYS_EAGER
+        else settings.CELERY_BROKER_URL
+    )
+    return f"database: {database['ENGINE']} {database.get('HOST') or database['NAME']}; celery: {broker}"

@@ -1,0 +1,37 @@
+"""Small factory functions for test data."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from sections import contributors
+from sections.models import Manuscript, Section
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(email: str, **fields: object) -> AbstractBaseUser:
+    user = get_user_model().objects.create_user(
+        username=email.split("@")[0], email=email, password=PASSWORD, **fields
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    contributors.for_user(user)
+    return user
+
+
+def make_manuscript(title: str = "A review", **fields: object) -> Manuscript:
+    return Manuscript.objects.create(
+        title=title, slug=title.lower().replace(" ", "-"), **fields
+    )
+
+
+def make_section(
+    manuscript: Manuscript, title: str = "Intro", **fields: object
+) -> Section:
+    position = fields.pop("position", manuscript.sections.count() + 1)
+    slug = fields.pop("slug", title.lower().replace(" ", "-"))
+    return Section.objects.create(
+        manuscript=manuscript, title=title, slug=slug, position=position, **fields
+    )
