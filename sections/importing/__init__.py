@@ -50,7 +50,7 @@ class ImportReport:
             ]
         c = self.counts
         kinds = ", ".join(
-            f"{n} {TodoItem.Kind(kind).label.lower()}"
+            f"{TodoItem.Kind(kind).label.lower()}: {n}"
             for kind, n in sorted(self.todo_kinds.items())
         )
         return [
