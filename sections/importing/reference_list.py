@@ -73,6 +73,9 @@ def _parse_entry(number: int, text: str, used_keys: set[str]) -> ParsedReference
         csl["DOI"] = doi
         key = standardize(f"doi:{doi}")
     else:
+        if csl["type"] == "article":
+            # No journal, no DOI: CSL's "article" would print "Preprint at".
+            csl["type"] = "manuscript"
         key = _tag_key(number, csl, used_keys)
     csl["id"] = key
     return ParsedReference(key=key, csl=csl, original_text=text, number=number)
