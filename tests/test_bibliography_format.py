@@ -34,9 +34,8 @@ def test_markup_in_upstream_metadata_is_shown_as_text_never_run():
         "author": [{"family": "<b onmouseover=alert(3)>LeCun</b>", "given": "Y."}],
     }
     entry = format_entry(csl, style="nature")
-    assert (
-        "<script" not in entry and "<img" not in entry and "<b onmouseover" not in entry
-    )
+    for tag in ["<script", "<img", "<b onmouseover"]:
+        assert tag not in entry
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in entry
 
 
