@@ -51,7 +51,10 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
 
 def manuscripts_for_home() -> QuerySet[Manuscript]:
     return Manuscript.objects.annotate(
-        section_count=Count("sections", filter=Q(sections__removed_at__isnull=True))
+        section_count=Count(
+            "sections",
+            filter=Q(sections__removed_at__isnull=True, sections__is_hidden=False),
+        )
     ).order_by("title")
 
 

@@ -51,6 +51,9 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
     }
     for claim in context["claims"]:
         claim.can_release = permissions.can_release(request.user, claim)
+    context["has_claimed"] = any(
+        claim.contributor.user_id == request.user.pk for claim in context["claims"]
+    )
     return render(request, "sections/section_detail.html", context)
 
 

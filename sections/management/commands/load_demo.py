@@ -39,7 +39,12 @@ class Command(BaseCommand):
             self.stdout.write(line)
         with transaction.atomic():
             user, created = get_user_model().objects.get_or_create(
-                username="maintainer", defaults={"email": DEMO_EMAIL}
+                username="maintainer",
+                defaults={
+                    "email": DEMO_EMAIL,
+                    "first_name": "Demo",
+                    "last_name": "Maintainer",
+                },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
