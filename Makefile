@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint fmt check worker beat bench ci clean
+.PHONY: run test lint fmt check worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,6 @@ worker: $(VENV)/.installed-run
 
 beat: $(VENV)/.installed-run
 	$(BIN)/celery -A reviewapp beat --loglevel=info
-
-bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
