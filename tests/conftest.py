@@ -21,6 +21,15 @@ SEED = (
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test gets an empty cache: allauth keeps rate limits there, and a shared
+    Redis would carry one run's sign-ups into the next."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+
+
 @pytest.fixture
 def contributor(db):
     return make_user("carol@example.org")
