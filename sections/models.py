@@ -360,3 +360,66 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on {self.section}"
+
+
+class SectionRender(models.Model):
+    """A section's rendered fragment, stored with the hash of what it was made from."""
+
+    section = models.OneToOneField(
+        Section, on_delete=models.CASCADE, related_name="render"
+    )
+    input_hash = models.CharField(max_length=64)
+    html = models.TextField()
+    rendered_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"render of {self.section}"
+
+
+class FormattedEntry(models.Model):
+    """A reference's bibliography entry in one CSL style, formatted once."""
+
+    reference = models.ForeignKey(
+        Reference, on_delete=models.CASCADE, related_name="formatted_entries"
+    )
+    style = models.CharField(max_length=100)
+    csl_hash = models.CharField(max_length=64)
+    html = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "style"], name="one_formatted_entry_per_style"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} in {self.style}"
+
+
+class ManuscriptRender(models.Model):
+    """The assembled manuscript for one audience, served as it is stored."""
+
+    class Audience(models.TextChoices):
+        PUBLIC = "public", "Public"
+        CONTRIBUTORS = "contributors", "Contributors"
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="renders"
+    )
+    audience = models.CharField(max_length=20, choices=Audience)
+    input_hash = models.CharField(max_length=64)
+    toc = models.JSONField(default=list)
+    body_html = models.TextField()
+    bibliography_html = models.TextField()
+    assembled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "audience"], name="one_render_per_audience"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manuscript} for {self.audience}"

@@ -1,38 +1,158 @@
-"""Markdown to safe HTML: the one place whose output templates may mark safe."""
+"""Markdown to safe HTML: the one place whose output templates may mark safe.
+
+A section renders to a fragment that is the same whoever reads it: sanitized HTML in
+which citations are placeholders (`<cite data-keys="doi:…;pmid:…"></cite>`, numbered
+later, when the manuscript is assembled) and TODO notes are wrapped in
+`<mark class="todo">`, highlighted for contributors and removed for the public. So a
+fragment depends only on its own text, and an edit re-renders one section.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
+import secrets
+from dataclasses import dataclass
+
 import bleach
 import markdown
+from bleach.css_sanitizer import CSSSanitizer
 from django.utils.safestring import SafeString, mark_safe
+
+from sections import todos
+from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
+from sections.models import TodoItem
+
+# Bump when the output of render_fragment changes, so stored fragments re-render.
+RENDERER_VERSION = "1"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "del", "div", "dd",
-    "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-    "li", "mark", "ol", "p", "pre", "q", "s", "section", "small", "span", "strong", "sub",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "dd", "dl",
+    "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
+    "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "*": ["id", "class", "title"],
-    "a": ["href", "title", "rel"],
+    "*": ["id", "title"],
+    "a": ["href", "title", "rel", "class"],
     "img": ["src", "alt", "title", "width", "height"],
-    "td": ["colspan", "rowspan", "align"],
-    "th": ["colspan", "rowspan", "align", "scope"],
+    "td": ["colspan", "rowspan"],
+    "th": ["colspan", "rowspan", "scope"],
     "ol": ["start"],
+    "li": ["id"],
+    "sup": ["id"],
+    "div": ["class"],
 }
 ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
+# No style attribute survives: an empty property allow-list.
+NO_CSS = CSSSanitizer(allowed_css_properties=[])
+
+CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
+CITE_PLACEHOLDER = re.compile(r'<cite data-keys="(?P<keys>[^"]*)"></cite>')
+TODO_MARK = re.compile(r'<mark class="todo">.*?</mark>', re.DOTALL)
+HIDDEN_TODO_KINDS = {TodoItem.Kind.INLINE_NOTE, TodoItem.Kind.PLACEHOLDER}
 
 
-def to_safe_html(text: str) -> SafeString:
-    """Render Markdown and sanitize it against an allow-list; raw HTML never runs."""
-    html = markdown.markdown(text, extensions=EXTENSIONS, output_format="html")
-    clean = bleach.clean(
-        html,
+@dataclass(frozen=True)
+class Fragment:
+    html: str
+    input_hash: str
+
+
+def input_hash(title: str, body: str) -> str:
+    return hashlib.sha256(f"{RENDERER_VERSION}\n{title}\n{body}".encode()).hexdigest()
+
+
+def render_fragment(title: str, body: str) -> Fragment:
+    """A section's body as a stored fragment: safe HTML with citation placeholders."""
+    nonce = secrets.token_hex(8)
+    replacements: dict[str, str] = {}
+
+    def token(markup: str) -> str:
+        name = f"RVW{nonce}X{len(replacements)}Z"
+        replacements[name] = markup
+        return name
+
+    prepared = _protect_outside_code(body, token)
+    rendered = markdown.markdown(prepared, extensions=EXTENSIONS, output_format="html")
+    clean = _sanitize(rendered)
+    for name, markup in replacements.items():
+        clean = clean.replace(name, markup)
+    return Fragment(html=clean, input_hash=input_hash(title, body))
+
+
+def mark_fragment_safe(html_: str) -> SafeString:
+    """Assembled output of stored fragments, which render_fragment sanitized."""
+    return mark_safe(html_)
+
+
+def _sanitize(html_: str) -> str:
+    return bleach.clean(
+        html_,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         protocols=ALLOWED_PROTOCOLS,
+        css_sanitizer=NO_CSS,
         strip=True,
         strip_comments=True,
     )
-    return mark_safe(clean)  # noqa: S308 - sanitized just above
+
+
+def _protect_outside_code(body: str, token) -> str:
+    """Swap TODO notes and citation groups outside code for inert tokens."""
+    parts, last = [], 0
+    for code in CODE.finditer(body):
+        parts.append(_protect_text(body[last : code.start()], token))
+        parts.append(code.group())
+        last = code.end()
+    parts.append(_protect_text(body[last:], token))
+    return "".join(parts)
+
+
+def _protect_text(text: str, token) -> str:
+    pieces, last = [], 0
+    for found in todos.find_in(text):
+        if found.start < last:
+            continue
+        pieces.append(_protect_citations(text[last : found.start], token))
+        original = text[found.start : found.end]
+        if found.kind in HIDDEN_TODO_KINDS:
+            inner = _protect_citations(original, token)
+            pieces.append(token('<mark class="todo">') + inner + token("</mark>"))
+        else:
+            label = "No reference for this citation yet"
+            pieces.append(
+                token(f'<span class="missing-citation" title="{label}">')
+                + original
+                + token("</span>")
+            )
+        last = found.end
+    pieces.append(_protect_citations(text[last:], token))
+    return "".join(pieces)
+
+
+def _protect_citations(text: str, token) -> str:
+    def placeholder(group: re.Match) -> str:
+        keys = [
+            standardize(found.key_as_written) for found in find_citekeys(group.group())
+        ]
+        if not keys:
+            return group.group()
+        return token(f'<cite data-keys="{html.escape(";".join(keys))}"></cite>')
+
+    return CITATION_GROUP.sub(placeholder, text)
+
+
+def placeholder_keys(fragment_html: str) -> list[list[str]]:
+    """The keys of each citation placeholder, in order."""
+    return [
+        html.unescape(match.group("keys")).split(";")
+        for match in CITE_PLACEHOLDER.finditer(fragment_html)
+    ]
+
+
+def without_todos(fragment_html: str) -> str:
+    """The fragment as the public reads it: TODO notes removed, empty paragraphs too."""
+    return re.sub(r"<p>\s*</p>", "", TODO_MARK.sub("", fragment_html))

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from sections.models import Claim, Manuscript, Revision, Section, TodoItem
+from sections import assembly
+from sections.models import (
+    Claim,
+    Manuscript,
+    ManuscriptRender,
+    Revision,
+    Section,
+    TodoItem,
+)
 
 
 @dataclass
@@ -61,7 +69,12 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
 def section_page(section: Section) -> dict:
     """What the section page shows besides the section itself."""
     siblings = section.manuscript.sections.present().order_by("position")
+    # The contributors' assembly, so citations carry their manuscript-wide numbers.
+    assembled = assembly.assemble(
+        section.manuscript, audience=ManuscriptRender.Audience.CONTRIBUTORS
+    )
     return {
+        "body_html": assembly.section_body(assembled, section),
         "claims": list(
             Claim.objects.active().filter(section=section).select_related("contributor")
         ),
@@ -76,3 +89,16 @@ def section_page(section: Section) -> dict:
         "next": siblings.filter(position__gt=section.position).first(),
         "revisions": list(section.revisions.select_related("author")[:10]),
     }
+
+
+def preview_manuscript() -> Manuscript | None:
+    """The manuscript /preview/ shows: the first one this site holds."""
+    return Manuscript.objects.order_by("created_at", "pk").first()
+
+
+def stored_render(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
+    """The assembled manuscript, assembling it first if nothing is stored yet."""
+    render = ManuscriptRender.objects.filter(
+        manuscript=manuscript, audience=audience
+    ).first()
+    return render or assembly.assemble(manuscript, audience=audience)

@@ -7,6 +7,7 @@ app_name = "sections"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("preview/", views.preview, name="preview"),
     path(
         "m/<slug:manuscript>/<slug:section>/",
         views.section_detail,

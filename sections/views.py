@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_POST
 
 from sections import claims, outline, permissions, rendering, selectors
 from sections.forms import ClaimForm, VisibilityForm
+from sections.models import ManuscriptRender
 
 
 @require_GET
@@ -43,7 +44,6 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
     section_ = permissions.get_section(request.user, manuscript, section)
     context = {
         "section": section_,
-        "body_html": rendering.to_safe_html(section_.body),
         "can_write": permissions.can_write(request.user, section_.manuscript),
         "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
         "claim_form": ClaimForm(),
@@ -96,3 +96,41 @@ def set_section_visibility(
     state = "hidden from" if section_.is_hidden else "shown in"
     messages.success(request, f"“{section_.title}” is {state} the public preview.")
     return redirect(section_)
+
+
+def _public_render(request: HttpRequest) -> ManuscriptRender:
+    """The stored public render, looked up once per request (ETag, date and body)."""
+    if not hasattr(request, "public_render"):
+        manuscript = selectors.preview_manuscript()
+        if manuscript is None:
+            raise Http404("No manuscript yet.")
+        request.public_render = selectors.stored_render(
+            manuscript, audience=ManuscriptRender.Audience.PUBLIC
+        )
+    return request.public_render
+
+
+@require_GET
+@condition(
+    etag_func=lambda request: _public_render(request).input_hash,
+    last_modified_func=lambda request: _public_render(request).assembled_at,
+)
+def preview(request: HttpRequest) -> HttpResponse:
+    """The public, read-only manuscript, served from its stored render.
+
+    The page holds nothing that depends on who asks, so one ETag serves everyone.
+    """
+    stored = _public_render(request)
+    response = render(
+        request,
+        "sections/preview.html",
+        {
+            "manuscript": stored.manuscript,
+            "render": stored,
+            "body_html": rendering.mark_fragment_safe(stored.body_html),
+            "bibliography_html": rendering.mark_fragment_safe(stored.bibliography_html),
+        },
+    )
+    # Caches may keep it, but must ask again (If-None-Match) before reusing it.
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response

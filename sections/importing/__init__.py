@@ -15,7 +15,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import claims, todos
+from sections import claims, tasks, todos
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
@@ -164,6 +164,7 @@ def store(
             for claim in claims.sync_from_text(section)
         ]
     _store_authors(parsed.authors)
+    tasks.render_manuscript.delay_on_commit(manuscript.pk)
     report.counts.update(
         sections=len(sections),
         top_level=sum(1 for s in sections if s.parent_id is None),

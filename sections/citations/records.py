@@ -1,0 +1,55 @@
+"""Citation and Reference rows kept in step with what a section's text cites."""
+
+from __future__ import annotations
+
+from sections.citations.keys import find_citekeys, standardize
+from sections.models import Citation, Reference, Section
+
+NO_IDENTIFIER_PREFIXES = {"tag", "raw"}
+
+
+def sync_section(section: Section) -> list[Reference]:
+    """Replace the section's Citation rows with what its body cites now.
+
+    Keys nobody cited before become References waiting for metadata; those are
+    returned, for the caller to queue their resolution. Runs in the caller's
+    transaction.
+    """
+    found = [(f, standardize(f.key_as_written)) for f in find_citekeys(section.body)]
+    keys = {key for _, key in found}
+    known = {
+        r.key: r
+        for r in Reference.objects.filter(
+            manuscript_id=section.manuscript_id, key__in=keys
+        )
+    }
+    new = [
+        Reference(
+            manuscript_id=section.manuscript_id,
+            key=key,
+            state=Reference.State.NO_IDENTIFIER
+            if key.partition(":")[0] in NO_IDENTIFIER_PREFIXES
+            else Reference.State.PENDING,
+        )
+        for key in sorted(keys - known.keys())
+    ]
+    # ignore_conflicts: another save may have created the same key a moment ago.
+    Reference.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        known = {
+            r.key: r
+            for r in Reference.objects.filter(
+                manuscript_id=section.manuscript_id, key__in=keys
+            )
+        }
+    Citation.objects.filter(section=section).delete()
+    Citation.objects.bulk_create(
+        Citation(
+            section=section,
+            reference=known[key],
+            key_as_written=f.key_as_written,
+            position=f.start,
+        )
+        for f, key in found
+    )
+    return [known[r.key] for r in new]
