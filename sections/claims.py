@@ -25,6 +25,8 @@ CLAIM_SENTENCE = re.compile(
 class FoundClaim:
     name: str
     sentence: str
+    start: int
+    end: int
 
 
 def find_in(body: str) -> list[FoundClaim]:
@@ -32,7 +34,11 @@ def find_in(body: str) -> list[FoundClaim]:
     found = []
     for match in CLAIM_SENTENCE.finditer(body):
         for name in re.split(r"\s+and\s+", match.group("names")):
-            found.append(FoundClaim(name.strip(), match.group().strip()))
+            found.append(
+                FoundClaim(
+                    name.strip(), match.group().strip(), match.start(), match.end()
+                )
+            )
     return found
 
 

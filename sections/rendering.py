@@ -20,12 +20,12 @@ import markdown
 from bleach.css_sanitizer import CSSSanitizer
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import todos
+from sections import claims, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
@@ -112,13 +112,17 @@ def _protect_outside_code(body: str, token) -> str:
 
 
 def _protect_text(text: str, token) -> str:
+    # Claim sentences ("Jinbo Xu is writing this") are contributors' business too.
+    spans = [(f.start, f.end, f.kind) for f in todos.find_in(text)] + [
+        (c.start, c.end, TodoItem.Kind.INLINE_NOTE) for c in claims.find_in(text)
+    ]
     pieces, last = [], 0
-    for found in todos.find_in(text):
-        if found.start < last:
+    for start, end, kind in sorted(spans):
+        if start < last:
             continue
-        pieces.append(_protect_citations(text[last : found.start], token))
-        original = text[found.start : found.end]
-        if found.kind in HIDDEN_TODO_KINDS:
+        pieces.append(_protect_citations(text[last:start], token))
+        original = text[start:end]
+        if kind in HIDDEN_TODO_KINDS:
             inner = _protect_citations(original, token)
             pieces.append(token('<mark class="todo">') + inner + token("</mark>"))
         else:
@@ -128,7 +132,7 @@ def _protect_text(text: str, token) -> str:
                 + original
                 + token("</span>")
             )
-        last = found.end
+        last = end
     pieces.append(_protect_citations(text[last:], token))
     return "".join(pieces)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.text import slugify
 
 from sections import contributors
 from sections.models import Manuscript, Section
@@ -22,16 +23,14 @@ def make_user(email: str, **fields: object) -> AbstractBaseUser:
 
 
 def make_manuscript(title: str = "A review", **fields: object) -> Manuscript:
-    return Manuscript.objects.create(
-        title=title, slug=title.lower().replace(" ", "-"), **fields
-    )
+    return Manuscript.objects.create(title=title, slug=slugify(title), **fields)
 
 
 def make_section(
     manuscript: Manuscript, title: str = "Intro", **fields: object
 ) -> Section:
     position = fields.pop("position", manuscript.sections.count() + 1)
-    slug = fields.pop("slug", title.lower().replace(" ", "-"))
+    slug = fields.pop("slug", slugify(title))
     return Section.objects.create(
         manuscript=manuscript, title=title, slug=slug, position=position, **fields
     )
