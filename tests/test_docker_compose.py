@@ -137,7 +137,7 @@ def test_entrypoint_checks_deploy_and_migrates_for_web_only(tmp_path, cmd, runs_
 
 
 def test_example_env_passes_the_deploy_check_the_web_container_runs():
-    env = {**os.environ, **env_example(), **environment("web")}
+    env = {"PATH": os.environ["PATH"], **env_example(), **environment("web")}
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
     check = [sys.executable, *DEPLOY_CHECK.split()]
     result = subprocess.run(check, cwd=ROOT, env=env, capture_output=True, text=True)
