@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from reviewapp.celery import app as celery_app
 from sections import importing, permissions
 from sections.importing import ImportReport
 from tests.factories import make_user
@@ -28,6 +29,15 @@ def fresh_cache(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """Tasks run in-process, as in the embedded default; a real worker is tested on its own."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
