@@ -1,25 +1,32 @@
 """Assembling the manuscript from stored pieces: string work, no re-rendering.
 
-Citations are numbered in order of first appearance across the whole manuscript
-(a tag: key shares the number of the reference it stands for); each placeholder
-becomes numbered links whose entry shows on hover or focus; the bibliography lists
-stored formatted entries in that order. The result is stored per audience, with a
-hash of everything it was made from, so an unchanged manuscript is not assembled again.
+Citations are numbered in order of first appearance across the whole manuscript (a
+tag: key shares the number of the reference it stands for); each placeholder becomes
+numbered links whose entry shows on hover or focus; the bibliography lists stored
+formatted entries in that order.
+
+Numbering needs only each fragment's list of keys, stored beside it. Each section's
+assembled HTML is stored with a hash of what it was made from (its fragment, and the
+numbers and entries of what it cites), so an edit that changes no numbers rewrites one
+section, and an unchanged manuscript is not assembled at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
+from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from sections import bibliography, rendering
 from sections.models import (
+    AssembledSection,
     Manuscript,
     ManuscriptRender,
     Reference,
@@ -28,6 +35,10 @@ from sections.models import (
 )
 
 Audience = ManuscriptRender.Audience
+# What _section_html writes: the section element, its heading, then its body.
+SECTION_BODY = re.compile(
+    r"<section [^>]*><h\d>.*?</h\d>(?P<body>.*)</section>\Z", re.DOTALL
+)
 
 
 def render_section(section: Section) -> SectionRender:
@@ -42,140 +53,318 @@ def render_section(section: Section) -> SectionRender:
         defaults={
             "input_hash": fragment.input_hash,
             "html": fragment.html,
+            "keys": _flat_keys(fragment.html),
+            "public_keys": _flat_keys(rendering.without_todos(fragment.html)),
             "rendered_at": timezone.now(),
         },
     )
     return stored
 
 
+@dataclass(frozen=True)
+class Piece:
+    """A section as assembly sees it: identity, heading and what it cites."""
+
+    pk: int
+    slug: str
+    title: str
+    level: int
+    fragment_hash: str
+    keys: list[str]
+
+
+@dataclass(frozen=True)
+class CitedWork:
+    """What assembly needs of a reference: no metadata, only identity and state."""
+
+    pk: int
+    key: str
+    alias_key: str | None
+    state: str
+    has_metadata: bool
+
+
 def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     """The assembled manuscript for an audience, from stored fragments and entries."""
-    sections = list(_sections_for(manuscript, audience).select_related("render"))
-    fragments = [_fragment(section) for section in sections]
-    references = {
-        r.key: r
-        for r in Reference.objects.filter(manuscript=manuscript).select_related(
-            "alias_of"
-        )
-    }
     show_todos = audience == Audience.CONTRIBUTORS or manuscript.show_todos_publicly
-    digest = _input_hash(
-        manuscript, audience, show_todos, sections, fragments, references
+    pieces = _pieces(manuscript, audience, show_todos)
+    references = _references(manuscript)
+    works = references.works
+    digest = _input_hash(manuscript, audience, show_todos, pieces, references.version)
+    render = (
+        ManuscriptRender.objects.filter(manuscript=manuscript, audience=audience)
+        .defer("bibliography_html")
+        .first()
     )
-    stored = ManuscriptRender.objects.filter(
-        manuscript=manuscript, audience=audience
-    ).first()
-    if stored and stored.input_hash == digest:
-        return stored
+    if render and render.input_hash == digest:
+        return render
 
     numbers: dict[str, int] = {}
-    cited: list[Reference | str] = []
-    body_parts, toc = [], []
-    for section, fragment in zip(sections, fragments, strict=True):
-        html_ = fragment if show_todos else rendering.without_todos(fragment)
-        for keys in rendering.placeholder_keys(html_):
-            for key in keys:
-                canonical = _canonical(key, references)
-                if canonical not in numbers:
-                    numbers[canonical] = len(numbers) + 1
-                    cited.append(references.get(canonical, canonical))
-        body_parts.append((section, html_))
-        toc.append(
-            {"slug": section.slug, "title": section.title, "level": section.level}
-        )
-
-    entries = bibliography.entries_for(
-        [r for r in cited if isinstance(r, Reference)], style=manuscript.csl_style
-    )
+    for piece in pieces:
+        for key in piece.keys:
+            numbers.setdefault(_canonical(key, works), len(numbers) + 1)
     entry_html = {
-        item.key if isinstance(item, Reference) else item: (
-            entries[item.pk] if isinstance(item, Reference) else _unknown_entry(item)
-        )
-        for item in cited
+        key: references.entries[works[key].pk] if key in works else _unknown_entry(key)
+        for key in numbers
     }
-    body_html = "".join(
-        _section_html(section, html_, numbers, entry_html, references)
-        for section, html_ in body_parts
-    )
-    bibliography_html = _bibliography_html(cited, numbers, entry_html, references)
+    entry_hash = {
+        key: references.entry_hashes.get(works[key].pk, "") if key in works else key
+        for key in numbers
+    }
+    bibliography_hash = hashlib.sha256(
+        repr(
+            [
+                (key, entry_hash[key], works[key].state if key in works else "")
+                for key in numbers
+            ]
+        ).encode()
+    ).hexdigest()
+    toc = [{"slug": p.slug, "title": p.title, "level": p.level} for p in pieces]
     with transaction.atomic():
-        render, _ = ManuscriptRender.objects.update_or_create(
-            manuscript=manuscript,
-            audience=audience,
-            defaults={
-                "input_hash": digest,
-                "toc": toc,
-                "body_html": body_html,
-                "bibliography_html": bibliography_html,
-                "assembled_at": timezone.now(),
-            },
+        # Locked, so two assemblies of one manuscript write its sections in turn.
+        render, _ = (
+            ManuscriptRender.objects.select_for_update()
+            .defer("bibliography_html")
+            .get_or_create(
+                manuscript=manuscript, audience=audience, defaults={"input_hash": ""}
+            )
         )
+        _store_sections(
+            render, pieces, show_todos, numbers, entry_html, entry_hash, works
+        )
+        changes = {"input_hash": digest, "assembled_at": timezone.now()}
+        if render.toc != toc:
+            changes["toc"] = toc
+        # The bibliography is the second largest thing we write: only when it changed.
+        if render.bibliography_hash != bibliography_hash:
+            changes.update(
+                bibliography_html=_bibliography_html(numbers, entry_html, works),
+                bibliography_hash=bibliography_hash,
+            )
+        ManuscriptRender.objects.filter(pk=render.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(render, field, value)
     return render
 
 
-def _sections_for(manuscript: Manuscript, audience: str):
+@dataclass(frozen=True)
+class ReferenceData:
+    version: str
+    works: dict[str, CitedWork]
+    entries: dict[int, str]
+    entry_hashes: dict[int, str]
+
+
+def _references(manuscript: Manuscript) -> ReferenceData:
+    """Every reference's identity and formatted entry, kept per version in this process.
+
+    A version is the reference count and the latest save: any change to a reference
+    (metadata, alias, state) saves it, so a kept copy is never stale. Edits of text,
+    the common case, read no reference at all.
+    """
+    latest = manuscript.references.aggregate(
+        count=Count("pk"), latest=Max("updated_at")
+    )
+    version = f"{latest['count']}:{latest['latest']}:{manuscript.csl_style}"
+    kept = _kept_references.get(manuscript.pk)
+    if kept is not None and kept.version == version:
+        return kept
+    works = _works(manuscript)
+    entries = bibliography.entries_for(
+        manuscript, [work.pk for work in works.values()], style=manuscript.csl_style
+    )
+    data = ReferenceData(
+        version=version,
+        works=works,
+        entries=entries,
+        entry_hashes={
+            pk: hashlib.sha256(entry.encode()).hexdigest()[:16]
+            for pk, entry in entries.items()
+        },
+    )
+    _kept_references[manuscript.pk] = data
+    return data
+
+
+# One version of each manuscript's references per process (workers and web alike).
+_kept_references: dict[int, ReferenceData] = {}
+
+
+def body_html(render: ManuscriptRender) -> SafeString:
+    """The assembled sections in order, joined once per version and then cached."""
+    body = cache.get_or_set(
+        f"manuscript-body:{render.pk}:{render.input_hash}",
+        lambda: "".join(
+            render.sections.order_by("position").values_list("html", flat=True)
+        ),
+        timeout=24 * 3600,
+    )
+    return rendering.mark_fragment_safe(body)
+
+
+def section_body(render: ManuscriptRender, section: Section) -> SafeString:
+    """One section's assembled body, without its heading."""
+    assembled = (
+        render.sections.filter(section=section).values_list("html", flat=True).first()
+    )
+    match = SECTION_BODY.match(assembled or "")
+    return rendering.mark_fragment_safe(match.group("body") if match else "")
+
+
+def _store_sections(
+    render, pieces, show_todos, numbers, entry_html, entry_hash, works
+) -> None:
+    """Write the sections whose assembled HTML changed; drop those no longer there."""
+    hashes = {
+        piece.pk: _section_hash(piece, show_todos, numbers, entry_hash, works)
+        for piece in pieces
+    }
+    stored = {
+        section_id: (input_hash, position)
+        for section_id, input_hash, position in render.sections.values_list(
+            "section_id", "input_hash", "position"
+        )
+    }
+    changed = {p.pk for p in pieces if stored.get(p.pk, ("",))[0] != hashes[p.pk]}
+    fragments = dict(
+        SectionRender.objects.filter(section_id__in=changed).values_list(
+            "section_id", "html"
+        )
+    )
+    rows, moved = [], []
+    for position, piece in enumerate(pieces):
+        if piece.pk in changed:
+            fragment = fragments[piece.pk]
+            if not show_todos:
+                fragment = rendering.without_todos(fragment)
+            rows.append(
+                AssembledSection(
+                    render=render,
+                    section_id=piece.pk,
+                    position=position,
+                    input_hash=hashes[piece.pk],
+                    html=_section_html(piece, fragment, numbers, entry_html, works),
+                )
+            )
+        elif stored[piece.pk][1] != position:
+            moved.append((piece.pk, position))
+    removed = stored.keys() - hashes.keys()
+    if removed:
+        render.sections.filter(section_id__in=removed).delete()
+    AssembledSection.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["render", "section"],
+        update_fields=["position", "input_hash", "html"],
+    )
+    # A section added or moved shifts the others' positions, not their HTML.
+    if moved:
+        by_section = {
+            a.section_id: a for a in render.sections.filter(section_id__in=dict(moved))
+        }
+        for section_id, position in moved:
+            by_section[section_id].position = position
+        AssembledSection.objects.bulk_update(by_section.values(), ["position"])
+
+
+def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Piece]:
+    """Sections in reading order with what their stored fragments cite.
+
+    Sections never rendered are rendered now. A fragment older than its section's
+    text is used as it is: the render task queued by that save assembles again.
+    """
     sections = manuscript.sections.present().order_by("position")
-    return sections.public() if audience == Audience.PUBLIC else sections
+    if audience == Audience.PUBLIC:
+        sections = sections.public()
+    keys_field = "render__keys" if show_todos else "render__public_keys"
+    rows = sections.values_list(
+        "pk", "slug", "title", "level", "render__input_hash", keys_field
+    )
+    pieces = []
+    for pk, slug, title, level, fragment_hash, keys in rows:
+        if fragment_hash is None:
+            stored = render_section(Section.objects.get(pk=pk))
+            fragment_hash = stored.input_hash
+            keys = stored.keys if show_todos else stored.public_keys
+        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys))
+    return pieces
 
 
-def _fragment(section: Section) -> str:
-    render = getattr(section, "render", None)
-    if render is None or render.input_hash != rendering.input_hash(
-        section.title, section.body
-    ):
-        render = render_section(section)
-    return render.html
+def _works(manuscript: Manuscript) -> dict[str, CitedWork]:
+    has_metadata = ExpressionWrapper(
+        Q(csl_manual__isnull=False)
+        | Q(csl_fetched__isnull=False)
+        | Q(csl_provisional__isnull=False),
+        output_field=BooleanField(),
+    )
+    rows = (
+        Reference.objects.filter(manuscript=manuscript)
+        .annotate(has_metadata=has_metadata)
+        .values_list("pk", "key", "alias_of__key", "state", "has_metadata")
+    )
+    return {row[1]: CitedWork(*row) for row in rows}
 
 
-def _canonical(key: str, references: dict[str, Reference]) -> str:
-    reference = references.get(key)
-    return reference.alias_of.key if reference and reference.alias_of else key
+def _canonical(key: str, works: dict[str, CitedWork]) -> str:
+    work = works.get(key)
+    return work.alias_key if work and work.alias_key else key
 
 
-def _input_hash(
-    manuscript, audience, show_todos, sections, fragments, references
-) -> str:
-    parts = [
+def _input_hash(manuscript, audience, show_todos, pieces, references_version) -> str:
+    digest = hashlib.sha256()
+    for part in (
         rendering.RENDERER_VERSION,
         audience,
         str(show_todos),
         manuscript.title,
-        manuscript.csl_style,
-        [(s.pk, s.slug, s.title, s.level) for s in sections],
-        [hashlib.sha256(f.encode()).hexdigest() for f in fragments],
-        sorted(
-            (
-                r.key,
-                r.alias_of.key if r.alias_of else "",
-                r.state,
-                bibliography.csl_hash(r.csl),
-            )
-            for r in references.values()
-        ),
-    ]
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+        references_version,
+    ):
+        digest.update(part.encode() + b"\0")
+    for piece in pieces:
+        digest.update(
+            f"{piece.pk}\0{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0".encode()
+        )
+    return digest.hexdigest()
 
 
-def _section_html(section, fragment_html, numbers, entry_html, references) -> str:
-    level = min(section.level + 1, 6)
+def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
+    """What a section's assembled HTML depends on: its fragment, and the number,
+    entry and metadata state of everything it cites."""
+    cited = []
+    for key in piece.keys:
+        canonical = _canonical(key, works)
+        work = works.get(canonical)
+        cited.append(
+            f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
+        )
+    text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0"
+    return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
+
+
+def _flat_keys(fragment_html: str) -> list[str]:
+    return [key for keys in rendering.placeholder_keys(fragment_html) for key in keys]
+
+
+def _section_html(piece, fragment_html, numbers, entry_html, works) -> str:
+    level = min(piece.level + 1, 6)
     body = rendering.CITE_PLACEHOLDER.sub(
-        lambda m: _citation_html(m, numbers, entry_html, references), fragment_html
+        lambda m: _citation_html(m, numbers, entry_html, works), fragment_html
     )
-    title = html.escape(section.title)
+    title = html.escape(piece.title)
     return (
-        f'<section class="manuscript-section level-{section.level}" id="{section.slug}">'
-        f'<h{level}><a class="anchor" href="#{section.slug}">{title}</a></h{level}>'
+        f'<section class="manuscript-section level-{piece.level}" id="{piece.slug}">'
+        f'<h{level}><a class="anchor" href="#{piece.slug}">{title}</a></h{level}>'
         f"{body}</section>"
     )
 
 
-def _citation_html(match, numbers, entry_html, references) -> str:
+def _citation_html(match, numbers, entry_html, works) -> str:
     links = []
     for key in html.unescape(match.group("keys")).split(";"):
-        canonical = _canonical(key, references)
+        canonical = _canonical(key, works)
         number = numbers[canonical]
-        reference = references.get(canonical)
-        pending = " pending" if not (reference and reference.csl) else ""
+        work = works.get(canonical)
+        pending = "" if work and work.has_metadata else " pending"
         links.append(
             f'<a class="cite{pending}" href="#ref-{number}">{number}'
             f'<span class="cite-entry" role="tooltip">{entry_html[canonical]}</span></a>'
@@ -183,29 +372,17 @@ def _citation_html(match, numbers, entry_html, references) -> str:
     return f'<span class="citation">[{", ".join(links)}]</span>'
 
 
-def _bibliography_html(cited, numbers, entry_html, references) -> str:
+def _bibliography_html(numbers, entry_html, works) -> str:
     items = []
-    for item in cited:
-        canonical = item.key if isinstance(item, Reference) else item
-        reference = references.get(canonical)
-        state = reference.state if reference else "unknown"
+    for key, number in numbers.items():
+        work = works.get(key)
+        state = work.state if work else "unknown"
         items.append(
-            f'<li id="ref-{numbers[canonical]}" class="entry {state}" '
-            f'data-key="{html.escape(canonical)}">{entry_html[canonical]}</li>'
+            f'<li id="ref-{number}" class="entry {state}" '
+            f'data-key="{html.escape(key)}">{entry_html[key]}</li>'
         )
     return '<ol class="bibliography">' + "".join(items) + "</ol>"
 
 
 def _unknown_entry(key: str) -> str:
     return f'<span class="entry-pending">{html.escape(key)}: no such reference</span>'
-
-
-def section_body(render: ManuscriptRender, section: Section) -> SafeString:
-    """One section's assembled body (without its heading), cut from the manuscript."""
-    match = re.search(
-        rf'<section class="manuscript-section[^"]*" id="{re.escape(section.slug)}">'
-        r"<h\d>.*?</h\d>(?P<body>.*?)</section>",
-        render.body_html,
-        re.DOTALL,
-    )
-    return rendering.mark_fragment_safe(match.group("body") if match else "")

@@ -292,7 +292,9 @@ class Reference(models.Model):
     )
     imported_number = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every save, so a formatted entry can tell it is stale without
+    # reading the metadata; bulk updates of metadata must set it themselves.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["manuscript", "key"]
@@ -370,6 +372,10 @@ class SectionRender(models.Model):
     )
     input_hash = models.CharField(max_length=64)
     html = models.TextField()
+    # The citekeys of its placeholders in order, for everyone and for the public
+    # (TODO notes removed), so numbering a manuscript needs no HTML.
+    keys = models.JSONField(default=list)
+    public_keys = models.JSONField(default=list)
     rendered_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -383,7 +389,7 @@ class FormattedEntry(models.Model):
         Reference, on_delete=models.CASCADE, related_name="formatted_entries"
     )
     style = models.CharField(max_length=100)
-    csl_hash = models.CharField(max_length=64)
+    reference_updated_at = models.DateTimeField()
     html = models.TextField()
 
     class Meta:
@@ -398,7 +404,8 @@ class FormattedEntry(models.Model):
 
 
 class ManuscriptRender(models.Model):
-    """The assembled manuscript for one audience, served as it is stored."""
+    """The assembled manuscript for one audience: its contents and bibliography here,
+    its sections' HTML in AssembledSection rows, so an edit rewrites one of them."""
 
     class Audience(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -410,8 +417,8 @@ class ManuscriptRender(models.Model):
     audience = models.CharField(max_length=20, choices=Audience)
     input_hash = models.CharField(max_length=64)
     toc = models.JSONField(default=list)
-    body_html = models.TextField()
     bibliography_html = models.TextField()
+    bibliography_hash = models.CharField(max_length=64, blank=True)
     assembled_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -423,3 +430,26 @@ class ManuscriptRender(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manuscript} for {self.audience}"
+
+
+class AssembledSection(models.Model):
+    """One section of an assembled manuscript: its heading and numbered citations."""
+
+    render = models.ForeignKey(
+        ManuscriptRender, on_delete=models.CASCADE, related_name="sections"
+    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    input_hash = models.CharField(max_length=64)
+    html = models.TextField()
+
+    class Meta:
+        ordering = ["render", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["render", "section"], name="one_assembly_per_section_and_render"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} in {self.render}"

@@ -13,6 +13,7 @@ import hashlib
 import html
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
 import bleach
@@ -49,6 +50,8 @@ ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
 # No style attribute survives: an empty property allow-list.
 NO_CSS = CSSSanitizer(allowed_css_properties=[])
 
+# Markdown converters and bleach cleaners are costly to build and not thread-safe.
+_converters = threading.local()
 CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
 CITE_PLACEHOLDER = re.compile(r'<cite data-keys="(?P<keys>[^"]*)"></cite>')
 TODO_MARK = re.compile(r'<mark class="todo">.*?</mark>', re.DOTALL)
@@ -76,7 +79,7 @@ def render_fragment(title: str, body: str) -> Fragment:
         return name
 
     prepared = _protect_outside_code(body, token)
-    rendered = markdown.markdown(prepared, extensions=EXTENSIONS, output_format="html")
+    rendered = _markdown().reset().convert(prepared)
     clean = _sanitize(rendered)
     for name, markup in replacements.items():
         clean = clean.replace(name, markup)
@@ -88,16 +91,26 @@ def mark_fragment_safe(html_: str) -> SafeString:
     return mark_safe(html_)
 
 
+def _markdown() -> markdown.Markdown:
+    """This thread's Markdown converter: building one costs more than converting."""
+    if not hasattr(_converters, "markdown"):
+        _converters.markdown = markdown.Markdown(
+            extensions=EXTENSIONS, output_format="html"
+        )
+    return _converters.markdown
+
+
 def _sanitize(html_: str) -> str:
-    return bleach.clean(
-        html_,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        protocols=ALLOWED_PROTOCOLS,
-        css_sanitizer=NO_CSS,
-        strip=True,
-        strip_comments=True,
-    )
+    if not hasattr(_converters, "cleaner"):
+        _converters.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            css_sanitizer=NO_CSS,
+            strip=True,
+            strip_comments=True,
+        )
+    return _converters.cleaner.clean(html_)
 
 
 def _protect_outside_code(body: str, token) -> str:

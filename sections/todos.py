@@ -23,11 +23,13 @@ NOTE_MARKER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b:?")
 # A note runs to the end of its first sentence (or of a citation that closes it),
 # since a note typed inline is often followed by the paragraph's own text.
 NOTE_END = re.compile(r"(?<=[.?!\]])\s+(?=[A-Z])|\n\s*\n")
-PLACEHOLDER = re.compile(
-    r"[^.?!\n]*\b(?:goes|will go) here\b[^.?!\n]*[.?!]?"
-    r"|[^.?!\n]*\S[ \t]#(?=[ \t]+[a-z])[^.?!\n]*[.?!]?",
-    re.IGNORECASE,
+# A placeholder is a sentence that stands in for text still to write: "Abstract goes
+# here.", "conducted by # individuals". We find the marker, then its sentence, since a
+# pattern spanning the whole sentence would backtrack over every character.
+PLACEHOLDER_MARKER = re.compile(
+    r"\b(?:goes|will go) here\b|(?<=\S[ \t])#(?=[ \t]+[a-z])", re.IGNORECASE
 )
+SENTENCE_END = re.compile(r"[.?!](?=\s|$)|\n")
 # Any bracket that is not a Manubot citation, a Markdown link or a checkbox, and is
 # short enough to be a key: `[refs]`, `[McHardy]`, `[ Ding et al]`, `[14]`.
 INFORMAL_KEY = re.compile(r"(?<![\]!\\])\[(?!\^)(?P<key>[^\[\]@\n]{1,60})\](?![(\[:])")
@@ -69,10 +71,20 @@ def _notes(body: str) -> list[FoundTodo]:
 
 
 def _placeholders(body: str) -> list[FoundTodo]:
-    return [
-        FoundTodo(TodoItem.Kind.PLACEHOLDER, m.group().strip(), m.start(), m.end())
-        for m in PLACEHOLDER.finditer(body)
-    ]
+    found: list[FoundTodo] = []
+    for marker in PLACEHOLDER_MARKER.finditer(body):
+        if found and marker.start() < found[-1].end:
+            continue  # a second marker in the same sentence
+        start = max(body.rfind(stop, 0, marker.start()) for stop in ".?!\n") + 1
+        while start < marker.start() and body[start].isspace():
+            start += 1
+        end_match = SENTENCE_END.search(body, marker.end())
+        end = len(body) if end_match is None else end_match.end()
+        text = body[start:end].strip()
+        found.append(
+            FoundTodo(TodoItem.Kind.PLACEHOLDER, text, start, start + len(text))
+        )
+    return found
 
 
 def _missing_citations(body: str) -> list[FoundTodo]:

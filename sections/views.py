@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import condition, require_GET, require_POST
 
-from sections import claims, outline, permissions, rendering, selectors
+from sections import assembly, claims, outline, permissions, rendering, selectors
 from sections.forms import ClaimForm, VisibilityForm
 from sections.models import ManuscriptRender
 
@@ -127,7 +127,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         {
             "manuscript": stored.manuscript,
             "render": stored,
-            "body_html": rendering.mark_fragment_safe(stored.body_html),
+            "body_html": assembly.body_html(stored),
             "bibliography_html": rendering.mark_fragment_safe(stored.bibliography_html),
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import warnings
 from functools import lru_cache
 
@@ -36,8 +37,6 @@ CROSSREF_TYPES = {
     "proceedings-article": "paper-conference",
     "posted-content": "article",
 }
-LEADING_NUMBER = re.compile(r"^\s*(?:\[1\]|\(1\)|1\.?)\s*")
-_ENTRY_ID = "entry"
 
 
 class UnknownStyle(ReviewappError):
@@ -61,20 +60,48 @@ def is_numeric(name: str) -> bool:
 
 def format_entry(csl: dict, *, style: str) -> str:
     """One bibliography entry as safe HTML; upstream text is escaped, never markup."""
-    record = _escaped(dict(csl, id=_ENTRY_ID))
-    record["type"] = CROSSREF_TYPES.get(
-        record.get("type", ""), record.get("type") or "article"
-    )
+    return format_entries([csl], style=style)[0]
+
+
+def format_entries(records: list[dict], *, style: str) -> list[str]:
+    """Entries for many records in one pass of citeproc-py, in the order given.
+
+    One bibliography for all is several times faster than one per record; it is
+    never sorted, so entry i belongs to record i, and a numeric style's label i+1
+    is taken off because the assembly numbers the list.
+    """
+    if not records:
+        return []
+    ids = [f"entry-{index}" for index in range(len(records))]
+    prepared = []
+    for record_id, csl in zip(ids, records, strict=True):
+        record = _escaped(dict(csl, id=record_id))
+        record["type"] = CROSSREF_TYPES.get(
+            record.get("type", ""), record.get("type") or "article"
+        )
+        prepared.append(record)
     with warnings.catch_warnings():
         # citeproc-py warns about every key it does not use; Crossref sends dozens.
         warnings.simplefilter("ignore", UserWarning)
-        source = CiteProcJSON([record])
+        source = CiteProcJSON(prepared)
     bibliography = CitationStylesBibliography(load_style(style), source, formatter.html)
-    bibliography.register(Citation([CitationItem(_ENTRY_ID)]))
-    entry = str(bibliography.bibliography()[0])
+    for record_id in ids:
+        bibliography.register(Citation([CitationItem(record_id)]))
+    entries = [str(entry) for entry in bibliography.bibliography()]
     if is_numeric(style):
-        entry = LEADING_NUMBER.sub("", entry, count=1)
-    return bleach.clean(entry, tags=ENTRY_TAGS, attributes=ENTRY_ATTRIBUTES, strip=True)
+        entries = [
+            re.sub(rf"^\s*(?:\[{n}\]|\({n}\)|{n}\.?)\s*", "", entry, count=1)
+            for n, entry in enumerate(entries, start=1)
+        ]
+    # One sanitizer pass over all entries: parsing is what costs, not the length.
+    separator = f"RVW{secrets.token_hex(8)}SEP"
+    cleaned = bleach.clean(
+        separator.join(entries),
+        tags=ENTRY_TAGS,
+        attributes=ENTRY_ATTRIBUTES,
+        strip=True,
+    )
+    return cleaned.split(separator)
 
 
 def _escaped(value: object) -> object:

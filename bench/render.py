@@ -1,0 +1,222 @@
+"""Rendering benchmark: cold render of the seed and of a synthetic 10x manuscript,
+step by step, then one edited section's way to an updated preview.
+
+    .venv/bin/python -m bench.render                # SQLite file in /tmp
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/reviewapp_bench .venv/bin/python -m bench.render
+
+It builds its own database (migrate, flush), so point it at a scratch one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
+os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/reviewapp-bench.sqlite3")
+os.environ.pop("REDIS_URL", None)
+os.environ.pop("CELERY_BROKER_URL", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Measure as production runs: DEBUG keeps a log of every query and its parameters.
+settings.DEBUG = False
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from sections import assembly, bibliography, importing, rendering  # noqa: E402
+from sections.citations import records  # noqa: E402
+from sections.citations.keys import CITATION_GROUP  # noqa: E402
+from sections.models import (  # noqa: E402
+    Citation,
+    FormattedEntry,
+    Manuscript,
+    ManuscriptRender,
+    Reference,
+    Section,
+    SectionRender,
+)
+
+SEED = ROOT / "sections" / "seed" / "deep-review-draft-2017.txt"
+PUBLIC = ManuscriptRender.Audience.PUBLIC
+
+
+@contextmanager
+def timed(results: dict, name: str):
+    start = time.perf_counter()
+    yield
+    results[name] = results.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+
+def cold_render(manuscript: Manuscript) -> dict:
+    """Every step from bodies to the stored public preview, nothing stored beforehand."""
+    SectionRender.objects.filter(section__manuscript=manuscript).delete()
+    FormattedEntry.objects.filter(reference__manuscript=manuscript).delete()
+    ManuscriptRender.objects.filter(manuscript=manuscript).delete()
+    steps: dict[str, float] = {}
+    sections = list(manuscript.sections.present().order_by("position"))
+    fragments = []
+    for section in sections:
+        replacements: dict[str, str] = {}
+
+        def token(markup: str, replacements=replacements) -> str:
+            name = f"RVWbenchX{len(replacements)}Z"
+            replacements[name] = markup
+            return name
+
+        with timed(steps, "citations and notes"):
+            prepared = rendering._protect_outside_code(section.body, token)
+        with timed(steps, "markdown"):
+            html = rendering._markdown().reset().convert(prepared)
+        with timed(steps, "sanitize"):
+            html = rendering._sanitize(html)
+        with timed(steps, "citations and notes"):
+            for name, markup in replacements.items():
+                html = html.replace(name, markup)
+        fragments.append(
+            SectionRender(
+                section=section,
+                html=html,
+                input_hash=rendering.input_hash(section.title, section.body),
+                keys=assembly._flat_keys(html),
+                public_keys=assembly._flat_keys(rendering.without_todos(html)),
+            )
+        )
+    with timed(steps, "store fragments"):
+        SectionRender.objects.bulk_create(fragments)
+    reference_ids = list(manuscript.references.values_list("pk", flat=True))
+    with timed(steps, "bibliography"):
+        bibliography.entries_for(manuscript, reference_ids, style=manuscript.csl_style)
+    with timed(steps, "assembly"):
+        assembly.assemble(manuscript, audience=PUBLIC)
+    steps["total"] = sum(steps.values())
+    return steps
+
+
+def edit_round_trip(manuscript: Manuscript, *, rounds: int = 21) -> list[float]:
+    """Milliseconds from a changed body to the stored, re-assembled public preview."""
+    section = manuscript.sections.present().order_by("position")[
+        len(manuscript.sections.all()) // 2
+    ]
+    original = section.body
+    timings = []
+    for n in range(rounds):
+        start = time.perf_counter()
+        with transaction.atomic():
+            section.body = f"{original}\n\nEdit number {n}."
+            section.save(update_fields=["body"])
+        assembly.render_section(section)
+        assembly.assemble(manuscript, audience=PUBLIC)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def synthetic_manuscript(seed: Manuscript, *, copies: int = 13) -> Manuscript:
+    """About ten times the seed file (650 KB of text, 1,200 citations of 1,000
+    references): the seed's sections again and again, each citation a new reference."""
+    manuscript = Manuscript.objects.create(
+        title="Synthetic 10x review", slug="synthetic-10x"
+    )
+    references = [
+        Reference(
+            manuscript=manuscript,
+            key=f"doi:10.5555/synthetic.{n}",
+            csl_provisional={
+                "type": "article-journal",
+                "title": f"Synthetic study number {n} of deep learning in biology",
+                "author": [
+                    {"family": f"Author{n}", "given": "A."},
+                    {"family": "Other", "given": "B."},
+                ],
+                "issued": {"date-parts": [[2000 + n % 20]]},
+                "container-title": "Journal of Synthetic Results",
+                "volume": str(n % 50 + 1),
+                "page": f"{n}-{n + 9}",
+            },
+        )
+        for n in range(1000)
+    ]
+    Reference.objects.bulk_create(references)
+    position = 0
+    counter = itertools.count()
+    for copy in range(copies):
+        for section in seed.sections.order_by("position"):
+            position += 1
+            # Point each of the seed's citations at the next synthetic reference.
+            body = CITATION_GROUP.sub(
+                lambda _match: f"[@doi:10.5555/synthetic.{next(counter) % 1000}]",
+                section.body,
+            )
+            new = Section.objects.create(
+                manuscript=manuscript,
+                title=f"{section.title} ({copy + 1})",
+                slug=f"{section.slug}-{copy + 1}",
+                position=position,
+                level=section.level,
+                body=body,
+            )
+            records.sync_section(new)
+    return manuscript
+
+
+def report(name: str, steps: dict) -> str:
+    cells = " | ".join(f"{steps[k]:.0f}" for k in STEPS)
+    return f"| {name} | {cells} |"
+
+
+STEPS = [
+    "citations and notes",
+    "markdown",
+    "sanitize",
+    "store fragments",
+    "bibliography",
+    "assembly",
+    "total",
+]
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    get_user_model().objects.create_user("bench", "bench@example.org", "bench")
+    seed = importing.import_path(SEED, format="text").manuscript
+    big = synthetic_manuscript(seed)
+    print(f"database: {connection.vendor}")
+    for name, manuscript in [("seed", seed), ("synthetic 10x", big)]:
+        print(
+            f"{name}: {sum(len(s.body) for s in manuscript.sections.all()) / 1000:.0f} KB, "
+            f"{manuscript.sections.count()} sections, "
+            f"{Citation.objects.filter(section__manuscript=manuscript).count()} citations, "
+            f"{manuscript.references.count()} references"
+        )
+    print()
+    print("| cold render, ms | " + " | ".join(STEPS) + " |")
+    print("|---" * (len(STEPS) + 1) + "|")
+    for name, manuscript in [("seed", seed), ("synthetic 10x", big)]:
+        runs = [cold_render(manuscript) for _ in range(3)]
+        best = min(runs, key=lambda r: r["total"])
+        print(report(name, best))
+    print()
+    for name, manuscript in [("seed", seed), ("synthetic 10x", big)]:
+        timings = edit_round_trip(manuscript)
+        print(
+            f"one section edited, {name}: median {statistics.median(timings):.1f} ms, "
+            f"p90 {sorted(timings)[int(len(timings) * 0.9)]:.1f} ms over {len(timings)} edits"
+        )
+
+
+if __name__ == "__main__":
+    main()
