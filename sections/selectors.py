@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
@@ -91,14 +92,31 @@ def section_page(section: Section) -> dict:
     }
 
 
-def preview_manuscript() -> Manuscript | None:
-    """The manuscript /preview/ shows: the first one this site holds."""
-    return Manuscript.objects.order_by("created_at", "pk").first()
+@dataclass(frozen=True)
+class RenderVersion:
+    pk: int
+    input_hash: str
+    assembled_at: datetime
 
 
-def stored_render(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
-    """The assembled manuscript, assembling it first if nothing is stored yet."""
-    render = ManuscriptRender.objects.filter(
-        manuscript=manuscript, audience=audience
-    ).first()
-    return render or assembly.assemble(manuscript, audience=audience)
+def public_render_version() -> RenderVersion | None:
+    """The public render of the manuscript /preview/ shows (the site's first), in
+    one small query, since every request asks; assembled first if there is none."""
+    first_manuscript = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
+    row = (
+        ManuscriptRender.objects.filter(
+            manuscript=Subquery(first_manuscript),
+            audience=ManuscriptRender.Audience.PUBLIC,
+        )
+        .values_list("pk", "input_hash", "assembled_at")
+        .first()
+    )
+    if row is None:
+        manuscript = Manuscript.objects.order_by("created_at", "pk").first()
+        if manuscript is None:
+            return None
+        render = assembly.assemble(
+            manuscript, audience=ManuscriptRender.Audience.PUBLIC
+        )
+        row = (render.pk, render.input_hash, render.assembled_at)
+    return RenderVersion(*row)

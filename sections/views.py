@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from sections import assembly, claims, outline, permissions, rendering, selectors
@@ -98,31 +100,42 @@ def set_section_visibility(
     return redirect(section_)
 
 
-def _public_render(request: HttpRequest) -> ManuscriptRender:
-    """The stored public render, looked up once per request (ETag, date and body)."""
-    if not hasattr(request, "public_render"):
-        manuscript = selectors.preview_manuscript()
-        if manuscript is None:
+def _preview_version(request: HttpRequest) -> selectors.RenderVersion:
+    """Which public render /preview/ serves, looked up once per request."""
+    if not hasattr(request, "preview_version"):
+        version = selectors.public_render_version()
+        if version is None:
             raise Http404("No manuscript yet.")
-        request.public_render = selectors.stored_render(
-            manuscript, audience=ManuscriptRender.Audience.PUBLIC
-        )
-    return request.public_render
+        request.preview_version = version
+    return request.preview_version
 
 
 @require_GET
 @condition(
-    etag_func=lambda request: _public_render(request).input_hash,
-    last_modified_func=lambda request: _public_render(request).assembled_at,
+    etag_func=lambda request: _preview_version(request).input_hash,
+    last_modified_func=lambda request: _preview_version(request).assembled_at,
 )
 def preview(request: HttpRequest) -> HttpResponse:
     """The public, read-only manuscript, served from its stored render.
 
-    The page holds nothing that depends on who asks, so one ETag serves everyone.
+    The page holds nothing that depends on who asks, so one ETag serves everyone and
+    the page itself is built once per version, then served from the cache.
     """
-    stored = _public_render(request)
-    response = render(
-        request,
+    version = _preview_version(request)
+    page = cache.get_or_set(
+        f"preview-page:{version.pk}:{version.input_hash}",
+        lambda: _preview_page(version.pk),
+        timeout=24 * 3600,
+    )
+    response = HttpResponse(page)
+    # Caches may keep it, but must ask again (If-None-Match) before reusing it.
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response
+
+
+def _preview_page(render_pk: int) -> str:
+    stored = ManuscriptRender.objects.select_related("manuscript").get(pk=render_pk)
+    return render_to_string(
         "sections/preview.html",
         {
             "manuscript": stored.manuscript,
@@ -131,6 +144,3 @@ def preview(request: HttpRequest) -> HttpResponse:
             "bibliography_html": rendering.mark_fragment_safe(stored.bibliography_html),
         },
     )
-    # Caches may keep it, but must ask again (If-None-Match) before reusing it.
-    response.headers["Cache-Control"] = "public, no-cache"
-    return response
