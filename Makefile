@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint fmt check worker beat clean
+.PHONY: run test lint fmt check worker beat bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ worker: $(VENV)/.installed-run
 
 beat: $(VENV)/.installed-run
 	$(BIN)/celery -A reviewapp beat --loglevel=info
+
+## bench: the benchmarks in bench/ (results go in docs/benchmarks.md, by hand)
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench.preview_load
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
