@@ -365,7 +365,7 @@ def _section_html(piece, fragment_html, numbers, entry_html, works) -> str:
 
 def _citation_html(match, numbers, entry_html, works) -> str:
     links = []
-    for key in html.unescape(match.group("keys")).split(";"):
+    for key in html.unescape(match.group("keys")).split():
         canonical = _canonical(key, works)
         number = numbers[canonical]
         work = works.get(canonical)

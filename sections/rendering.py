@@ -26,7 +26,7 @@ from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
@@ -53,6 +53,9 @@ NO_CSS = CSSSanitizer(allowed_css_properties=[])
 # Markdown converters and bleach cleaners are costly to build and not thread-safe.
 _converters = threading.local()
 CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
+# Bleach's output escapes < and > inside attribute values, so this splits it exactly.
+TAG_OR_TEXT = re.compile(r"<[^>]*>|[^<]+")
+CODE_TAG = re.compile(r"</?(?:code|pre)\b")
 CITE_PLACEHOLDER = re.compile(r'<cite data-keys="(?P<keys>[^"]*)"></cite>')
 TODO_MARK = re.compile(r'<mark class="todo">.*?</mark>', re.DOTALL)
 HIDDEN_TODO_KINDS = {TodoItem.Kind.INLINE_NOTE, TodoItem.Kind.PLACEHOLDER}
@@ -68,22 +71,72 @@ def input_hash(title: str, body: str) -> str:
     return hashlib.sha256(f"{RENDERER_VERSION}\n{title}\n{body}".encode()).hexdigest()
 
 
+class Tokens:
+    """Inert stand-ins for our own markup while Markdown and bleach run.
+
+    Each token is letters and digits only, so neither touches it. Afterwards a token
+    in text becomes its markup; one that ended up inside a tag (an attribute, such as
+    a link's title) or inside code becomes its original text, escaped, and so does the
+    other half of a pair (a TODO mark's opening and closing) whatever its place.
+    """
+
+    def __init__(self) -> None:
+        self.nonce = secrets.token_hex(8)
+        self.markup: list[str] = []
+        self.fallback: list[str] = []
+        self.partner: dict[int, int] = {}
+
+    def add(self, markup: str, fallback: str = "") -> str:
+        self.markup.append(markup)
+        self.fallback.append(fallback)
+        return f"RVW{self.nonce}X{len(self.markup) - 1}Z"
+
+    def pair(self, opening: str, closing: str) -> tuple[str, str]:
+        first, second = self.add(opening), self.add(closing)
+        a, b = len(self.markup) - 2, len(self.markup) - 1
+        self.partner[a], self.partner[b] = b, a
+        return first, second
+
+    def swap_back(self, sanitized: str) -> str:
+        pattern = re.compile(rf"RVW{self.nonce}X(\d+)Z")
+        segments = TAG_OR_TEXT.findall(sanitized)
+        as_text: set[int] = set()
+        in_code = 0
+        for segment in segments:
+            if segment.startswith("<"):
+                in_code += _code_depth_change(segment)
+            elif not in_code:
+                as_text.update(int(n) for n in pattern.findall(segment))
+        # A pair is markup only if both halves are: never half a <mark>.
+        as_text = {n for n in as_text if self.partner.get(n, n) in as_text}
+        out = []
+        for segment in segments:
+            if segment.startswith("<"):
+                out.append(
+                    pattern.sub(
+                        lambda m: html.escape(self.fallback[int(m[1])]), segment
+                    )
+                )
+            else:
+                out.append(
+                    pattern.sub(
+                        lambda m: (
+                            self.markup[int(m[1])]
+                            if int(m[1]) in as_text
+                            else html.escape(self.fallback[int(m[1])], quote=False)
+                        ),
+                        segment,
+                    )
+                )
+        return "".join(out)
+
+
 def render_fragment(title: str, body: str) -> Fragment:
     """A section's body as a stored fragment: safe HTML with citation placeholders."""
-    nonce = secrets.token_hex(8)
-    replacements: dict[str, str] = {}
-
-    def token(markup: str) -> str:
-        name = f"RVW{nonce}X{len(replacements)}Z"
-        replacements[name] = markup
-        return name
-
-    prepared = _protect_outside_code(body, token)
-    rendered = _markdown().reset().convert(prepared)
-    clean = _sanitize(rendered)
-    for name, markup in replacements.items():
-        clean = clean.replace(name, markup)
-    return Fragment(html=clean, input_hash=input_hash(title, body))
+    tokens = Tokens()
+    prepared = _protect_outside_code(body, tokens)
+    clean = _sanitize(_markdown().reset().convert(prepared))
+    return Fragment(html=tokens.swap_back(clean), input_hash=input_hash(title, body))
 
 
 def mark_fragment_safe(html_: str) -> SafeString:
@@ -113,18 +166,18 @@ def _sanitize(html_: str) -> str:
     return _converters.cleaner.clean(html_)
 
 
-def _protect_outside_code(body: str, token) -> str:
+def _protect_outside_code(body: str, tokens: Tokens) -> str:
     """Swap TODO notes and citation groups outside code for inert tokens."""
     parts, last = [], 0
     for code in CODE.finditer(body):
-        parts.append(_protect_text(body[last : code.start()], token))
+        parts.append(_protect_text(body[last : code.start()], tokens))
         parts.append(code.group())
         last = code.end()
-    parts.append(_protect_text(body[last:], token))
+    parts.append(_protect_text(body[last:], tokens))
     return "".join(parts)
 
 
-def _protect_text(text: str, token) -> str:
+def _protect_text(text: str, tokens: Tokens) -> str:
     # Claim sentences ("Jinbo Xu is writing this") are contributors' business too.
     spans = [(f.start, f.end, f.kind) for f in todos.find_in(text)] + [
         (c.start, c.end, TodoItem.Kind.INLINE_NOTE) for c in claims.find_in(text)
@@ -133,39 +186,48 @@ def _protect_text(text: str, token) -> str:
     for start, end, kind in sorted(spans):
         if start < last:
             continue
-        pieces.append(_protect_citations(text[last:start], token))
+        pieces.append(_protect_citations(text[last:start], tokens))
         original = text[start:end]
         if kind in HIDDEN_TODO_KINDS:
-            inner = _protect_citations(original, token)
-            pieces.append(token('<mark class="todo">') + inner + token("</mark>"))
+            opening, closing = tokens.pair('<mark class="todo">', "</mark>")
+            pieces.append(opening + _protect_citations(original, tokens) + closing)
         else:
             label = "No reference for this citation yet"
-            pieces.append(
-                token(f'<span class="missing-citation" title="{label}">')
-                + original
-                + token("</span>")
+            opening, closing = tokens.pair(
+                f'<span class="missing-citation" title="{label}">', "</span>"
             )
+            pieces.append(opening + original + closing)
         last = end
-    pieces.append(_protect_citations(text[last:], token))
+    pieces.append(_protect_citations(text[last:], tokens))
     return "".join(pieces)
 
 
-def _protect_citations(text: str, token) -> str:
+def _protect_citations(text: str, tokens: Tokens) -> str:
     def placeholder(group: re.Match) -> str:
         keys = [
             standardize(found.key_as_written) for found in find_citekeys(group.group())
         ]
         if not keys:
             return group.group()
-        return token(f'<cite data-keys="{html.escape(";".join(keys))}"></cite>')
+        # Keys hold no white space (pandoc's grammar), so a space separates them.
+        return tokens.add(
+            f'<cite data-keys="{html.escape(" ".join(keys))}"></cite>', group.group()
+        )
 
     return CITATION_GROUP.sub(placeholder, text)
+
+
+def _code_depth_change(tag: str) -> int:
+    name = CODE_TAG.match(tag)
+    if not name:
+        return 0
+    return -1 if tag.startswith("</") else 1
 
 
 def placeholder_keys(fragment_html: str) -> list[list[str]]:
     """The keys of each citation placeholder, in order."""
     return [
-        html.unescape(match.group("keys")).split(";")
+        html.unescape(match.group("keys")).split()
         for match in CITE_PLACEHOLDER.finditer(fragment_html)
     ]
 

@@ -51,3 +51,12 @@ def test_code_keeps_markup_as_visible_text():
     html = rendering.render_fragment("Code", code).html
     assert "&lt;script&gt;window.__xss = 30&lt;/script&gt;" in html
     assert "&lt;script&gt;window.__xss = 31&lt;/script&gt;" in html
+
+
+def test_a_note_or_citation_inside_a_link_title_stays_attribute_text():
+    body = '[a link](https://example.org "TODO: check [@doi:10.1/x] this") ends here.'
+    html = rendering.render_fragment("Title", body).html
+    (link,) = [attrs for tag, attrs in tags_of(html) if tag == "a"]
+    assert dict(link)["title"] == "TODO: check [@doi:10.1/x] this"
+    assert "<mark" not in html
+    assert "<cite" not in html
