@@ -46,6 +46,16 @@ def env_int(name: str, default: int) -> int:
         ) from error
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from error
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -178,7 +188,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# With Redis as broker, a task whose worker died is handed out again after this many
+# seconds (kombu's visibility timeout); longer than any task runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+}
+CELERY_BEAT_SCHEDULE = {
+    "retry-failed-references": {
+        "task": "sections.tasks.retry_due_references",
+        "schedule": env_int("CITATION_RETRY_EVERY", 900),
+    },
+}
+# Many changes in a short while (references resolving) are assembled together.
+ASSEMBLY_DELAY = env_int("ASSEMBLY_DELAY", 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -239,6 +261,22 @@ CITATION_EUTILS_URL = env_str(
 CITATION_ARXIV_URL = env_str("CITATION_ARXIV_URL", "https://export.arxiv.org")
 CITATION_ISBN_URL = env_str("CITATION_ISBN_URL", "https://www.googleapis.com/books/v1")
 CITATION_CONTACT_EMAIL = env_str("CITATION_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
+# Seconds to wait for a connection or for the next bytes of an answer; a larger
+# answer than CITATION_MAX_BYTES is refused. At most CITATION_MAX_PER_HOST requests
+# to one service are in flight at once, across all workers.
+CITATION_TIMEOUT = env_float("CITATION_TIMEOUT", 10.0)
+CITATION_MAX_BYTES = env_int("CITATION_MAX_BYTES", 2_000_000)
+CITATION_MAX_PER_HOST = env_int("CITATION_MAX_PER_HOST", 8)
+
+# Fetching policy: tries before a reference fails, their backoff (seconds, doubling),
+# and when beat tries a failed one again. Automatic fetching after saves and imports
+# needs a worker: run eagerly it would hold the request, so the embedded default
+# leaves it to `manage.py resolve_references`.
+CITATION_AUTO_RESOLVE = env_bool("CITATION_AUTO_RESOLVE", not CELERY_TASK_ALWAYS_EAGER)
+CITATION_MAX_ATTEMPTS = env_int("CITATION_MAX_ATTEMPTS", 6)
+CITATION_BACKOFF_BASE = env_int("CITATION_BACKOFF_BASE", 5)
+CITATION_BACKOFF_MAX = env_int("CITATION_BACKOFF_MAX", 600)
+CITATION_RETRY_FAILED_AFTER = env_int("CITATION_RETRY_FAILED_AFTER", 3600)
 
 # Production hardening; `manage.py check --deploy` passes with DEBUG=0 as the README says.
 if not DEBUG:

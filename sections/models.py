@@ -7,11 +7,17 @@ under one standardized citekey, and Citations say where a section cites one.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import reduce
+from operator import or_
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+from sections.citations.keys import PREFIXES
 
 
 class Manuscript(models.Model):
@@ -251,6 +257,28 @@ class TodoItem(models.Model):
         return self.text[:80]
 
 
+class ReferenceQuerySet(models.QuerySet):
+    def fetchable(self) -> ReferenceQuerySet:
+        """References whose key names an identifier a service can resolve."""
+        return self.filter(
+            reduce(or_, (Q(key__startswith=f"{p}:") for p in FETCHABLE_PREFIXES))
+        )
+
+    def waiting(self) -> ReferenceQuerySet:
+        return self.filter(state=Reference.State.PENDING).fetchable()
+
+    def failed(self) -> ReferenceQuerySet:
+        return self.filter(state=Reference.State.FAILED)
+
+    def due(self, now: datetime) -> ReferenceQuerySet:
+        """Failed for a reason that may pass (an outage), and due for another try."""
+        return self.failed().filter(next_attempt_at__lte=now)
+
+
+# Prefixes a metadata service answers for; tag: and raw: keys have no identifier.
+FETCHABLE_PREFIXES = ("doi", "pmid", "pmcid", "arxiv", "isbn", "url")
+
+
 class Reference(models.Model):
     """One cited work under its standardized citekey, with its metadata records."""
 
@@ -291,10 +319,17 @@ class Reference(models.Model):
         blank=True, help_text="The entry as the imported reference list wrote it."
     )
     imported_number = models.PositiveIntegerField(null=True, blank=True)
+    # Fetching: how many tries since the last success or request, and when the next
+    # one is due (a waiting reference backs off; a failed one is retried by beat).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped by every save, so a formatted entry can tell it is stale without
     # reading the metadata; bulk updates of metadata must set it themselves.
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["manuscript", "key"]
@@ -315,6 +350,18 @@ class Reference(models.Model):
     @property
     def prefix(self) -> str:
         return self.key.partition(":")[0]
+
+    @staticmethod
+    def state_without_record(key: str) -> str:
+        """Waiting for a service if the key names an identifier, else no identifier."""
+        if key.partition(":")[0] in FETCHABLE_PREFIXES:
+            return Reference.State.PENDING
+        return Reference.State.NO_IDENTIFIER
+
+    @property
+    def is_known(self) -> bool:
+        """Its prefix is one Manubot knows; `[@foo:bar]` is a typo or a key to map."""
+        return self.prefix in PREFIXES
 
 
 class Citation(models.Model):

@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from sections.models import Claim, Manuscript, Section
+from sections.models import Claim, Manuscript, Reference, Section
 
 MAINTAINERS_GROUP = "Maintainers"
 
@@ -109,6 +109,17 @@ def get_claim(user: User, pk: int) -> Claim:
             "Only the claimant or a maintainer may release this claim."
         )
     return claim
+
+
+def get_reference(user: User, pk: int, *, moderate: bool = False) -> Reference:
+    reference = (
+        Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk).first()
+    )
+    if reference is None or not can_read(user, reference.manuscript):
+        raise Http404("No such reference.")
+    if moderate and not can_moderate(user, reference.manuscript):
+        raise PermissionDenied("Only maintainers may change references.")
+    return reference
 
 
 def make_maintainer(user: AbstractBaseUser) -> None:

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from sections import claims, contributors, tasks, todos
+from sections import claims, contributors, references, tasks, todos
 from sections.citations import records
 from sections.models import Revision, Section
 
@@ -37,7 +37,7 @@ def save_edit(
             summary=summary,
             based_on=latest,
         )
-        records.sync_section(section)
+        references.fetch_new(records.sync_section(section))
         todos.sync_from_text(section)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,13 +11,18 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from sections import assembly
 from sections.models import (
+    Citation,
     Claim,
     Manuscript,
     ManuscriptRender,
+    Reference,
     Revision,
     Section,
     TodoItem,
 )
+
+# A citation of a reference in these states needs someone's attention.
+PROBLEM_STATES = [Reference.State.FAILED, Reference.State.NO_IDENTIFIER]
 
 
 @dataclass
@@ -23,6 +30,7 @@ class OutlineRow:
     section: Section
     claims: list[Claim]
     open_todos: int
+    citation_problems: int
     words: int
 
 
@@ -34,7 +42,26 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
     sections = (
         manuscript.sections.present()
         .annotate(
-            open_todos=Count("todos", filter=Q(todos__status=TodoItem.Status.OPEN)),
+            open_todos=Count(
+                "todos", filter=Q(todos__status=TodoItem.Status.OPEN), distinct=True
+            ),
+            citation_problems=Count(
+                "citations",
+                filter=Q(
+                    citations__reference__state__in=PROBLEM_STATES,
+                    citations__reference__alias_of__isnull=True,
+                    citations__reference__csl_manual__isnull=True,
+                ),
+                distinct=True,
+            )
+            + Count(
+                "todos",
+                filter=Q(
+                    todos__status=TodoItem.Status.OPEN,
+                    todos__kind=TodoItem.Kind.MISSING_CITATION,
+                ),
+                distinct=True,
+            ),
             last_edited_at=Subquery(latest.values("created_at")[:1]),
             last_edited_by=Subquery(latest.values("author__display_name")[:1]),
         )
@@ -52,6 +79,7 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
             section=section,
             claims=section.active_claims,
             open_todos=section.open_todos,
+            citation_problems=section.citation_problems,
             words=len(section.body.split()),
         )
         for section in sections
@@ -120,3 +148,134 @@ def public_render_version() -> RenderVersion | None:
         )
         row = (render.pk, render.input_hash, render.assembled_at)
     return RenderVersion(*row)
+
+
+@dataclass
+class CitationHealth:
+    """Every reference problem of a manuscript, each reference with `cited_in`."""
+
+    waiting: list[Reference]
+    failed: list[Reference]
+    without_identifier: list[Reference]
+    unknown: list[Reference]
+    informal: list[TodoItem]
+    duplicates: list[list[Reference]]
+    uncited: list[Reference]
+    resolved: int
+
+    @property
+    def problems(self) -> int:
+        return (
+            len(self.failed)
+            + len(self.without_identifier)
+            + len(self.unknown)
+            + len(self.informal)
+            + len(self.duplicates)
+        )
+
+
+def citation_health(manuscript: Manuscript) -> CitationHealth:
+    """What a maintainer fixes to keep the references healthy, and where it is cited."""
+    citing = Citation.objects.select_related("section__manuscript").order_by(
+        "section__position", "position"
+    )
+    refs = list(
+        manuscript.references.select_related("alias_of").prefetch_related(
+            Prefetch("citations", queryset=citing, to_attr="placed")
+        )
+    )
+    for reference in refs:
+        reference.cited_in = list(
+            {c.section_id: c.section for c in reference.placed}.values()
+        )
+    live = [r for r in refs if r.alias_of_id is None and not r.csl_manual]
+    return CitationHealth(
+        waiting=[r for r in live if r.state == Reference.State.PENDING],
+        failed=[r for r in live if r.state == Reference.State.FAILED],
+        without_identifier=[
+            r
+            for r in live
+            if r.state == Reference.State.NO_IDENTIFIER and r.is_known and r.placed
+        ],
+        unknown=[r for r in live if not r.is_known],
+        informal=list(
+            TodoItem.objects.open()
+            .filter(section__manuscript=manuscript, kind=TodoItem.Kind.MISSING_CITATION)
+            .select_related("section__manuscript")
+            .order_by("section__position", "start")
+        ),
+        duplicates=likely_duplicates(refs),
+        uncited=_uncited(refs),
+        resolved=sum(1 for r in refs if r.state == Reference.State.RESOLVED),
+    )
+
+
+def likely_duplicates(references: list[Reference]) -> list[list[Reference]]:
+    """Groups of references that look like one work under several keys (a preprint
+    and its published version, a DOI and its PMID): the same title, letters and
+    digits only, and the same first author's family name where both have one."""
+    groups: dict[tuple[str, str], list[Reference]] = defaultdict(list)
+    for reference in references:
+        csl = reference.csl or {}
+        title = "".join(
+            ch for ch in str(csl.get("title") or "").casefold() if ch.isalnum()
+        )
+        if len(title) < 12 or reference.alias_of_id:
+            continue  # too short to tell works apart, or a tag standing for another
+        groups[(title, _first_family(csl))].append(reference)
+    by_title: dict[str, list[Reference]] = defaultdict(list)
+    for (title, family), group in groups.items():
+        by_title[title].append((family, group))
+    found = []
+    for entries in by_title.values():
+        families = {family for family, _ in entries if family}
+        # One work whether or not each record names its authors; two authors, two works.
+        if len(families) <= 1:
+            merged = [r for _, group in entries for r in group]
+            if len(merged) > 1:
+                found.append(sorted(merged, key=lambda r: r.key))
+        else:
+            found += [sorted(g, key=lambda r: r.key) for _, g in entries if len(g) > 1]
+    return sorted(found, key=lambda group: group[0].key)
+
+
+def _first_family(csl: dict) -> str:
+    authors = csl.get("author") or []
+    first = authors[0] if authors and isinstance(authors[0], dict) else {}
+    return str(first.get("family") or first.get("literal") or "").casefold()
+
+
+def _uncited(references: list[Reference]) -> list[Reference]:
+    """References nothing cites, directly or through a cited tag standing for them."""
+    cited = {r.pk for r in references if r.placed}
+    cited |= {r.alias_of_id for r in references if r.placed and r.alias_of_id}
+    return [r for r in references if r.pk not in cited]
+
+
+def reference_records(reference: Reference) -> list[tuple[str, str, bool]]:
+    """Each metadata record the reference has, as (label, pretty JSON, counts)."""
+    records = [
+        ("Entered by hand", reference.csl_manual),
+        ("Fetched", reference.csl_fetched),
+        ("From the imported reference list", reference.csl_provisional),
+    ]
+    shown, counted = [], False
+    for label, record in records:
+        if record:
+            shown.append((label, json.dumps(record, indent=2), not counted))
+            counted = True
+    return shown
+
+
+def sections_citing(reference: Reference) -> list[Section]:
+    """The sections citing the reference, directly or through a tag for it, in order."""
+    return list(
+        Section.objects.present()
+        .select_related("manuscript")
+        .filter(
+            Q(citations__reference=reference)
+            | Q(citations__reference__alias_of=reference)
+        )
+        .distinct()
+        .order_by("position")
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 
-from sections import assembly
-from sections.models import Manuscript, ManuscriptRender, Section
+from sections import assembly, references
+from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
 @shared_task
@@ -28,8 +30,57 @@ def render_manuscript(manuscript_id: int) -> None:
 
 @shared_task
 def assemble_manuscript(manuscript_id: int) -> None:
+    # Cleared first: a change made while this runs queues the next assembly.
+    cache.delete(_assembly_queued(manuscript_id))
     manuscript = Manuscript.objects.filter(pk=manuscript_id).first()
     if manuscript is None:
         return
     for audience in ManuscriptRender.Audience:
         assembly.assemble(manuscript, audience=audience)
+
+
+def assemble_soon(manuscript_id: int) -> None:
+    """Queue one assembly after commit for many reference changes in a short while.
+
+    Six hundred references resolving one after another would otherwise assemble the
+    manuscript six hundred times; one assembly a moment later sees them all.
+    """
+    if cache.add(_assembly_queued(manuscript_id), True, timeout=300):
+        assemble_manuscript.apply_async_on_commit(
+            (manuscript_id,), countdown=settings.ASSEMBLY_DELAY
+        )
+
+
+def _assembly_queued(manuscript_id: int) -> str:
+    return f"assembly-queued:{manuscript_id}"
+
+
+@shared_task(bind=True)
+def fetch_reference(self, reference_id: int) -> None:
+    """Fetch a waiting reference's metadata; an outage comes back after its backoff."""
+    reference = Reference.objects.filter(pk=reference_id).first()
+    if reference is None:
+        return
+    delay = references.fetch(reference, owner=self.request.id or "")
+    _again_later(self, (reference_id,), delay)
+
+
+@shared_task(bind=True)
+def fetch_arxiv_references(self, reference_ids: list[int]) -> None:
+    """Fetch several waiting arXiv references in one request."""
+    batch = list(Reference.objects.filter(pk__in=reference_ids))
+    delay = references.fetch_arxiv(batch, owner=self.request.id or "")
+    _again_later(self, (reference_ids,), delay)
+
+
+@shared_task
+def retry_due_references() -> int:
+    """Beat: queue the failed references whose outage may have passed."""
+    return references.retry_due()
+
+
+def _again_later(task, args: tuple, delay: float | None) -> None:
+    # Not task.retry(): run eagerly it calls itself at once, ignoring the countdown.
+    # Without a worker, waiting references are picked up by `resolve_references`.
+    if delay is not None and not task.request.is_eager:
+        task.apply_async(args, countdown=delay)

@@ -24,4 +24,27 @@ urlpatterns = [
         name="section-visibility",
     ),
     path("claims/<int:pk>/release/", views.release_claim, name="claim-release"),
+    path(
+        "references/of/<slug:manuscript>/",
+        views.citation_health,
+        name="citation-health",
+    ),
+    path(
+        "references/of/<slug:manuscript>/retry-failed/",
+        views.retry_failed_references,
+        name="references-retry-failed",
+    ),
+    path("cite/<slug:manuscript>/", views.cite_helper, name="cite-helper"),
+    path("references/<int:pk>/", views.reference_detail, name="reference-detail"),
+    path("references/<int:pk>/retry/", views.retry_reference, name="reference-retry"),
+    path(
+        "references/<int:pk>/record/",
+        views.set_manual_record,
+        name="reference-record",
+    ),
+    path(
+        "references/<int:pk>/alias/",
+        views.set_reference_alias,
+        name="reference-alias",
+    ),
 ]

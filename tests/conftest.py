@@ -19,6 +19,7 @@ SEED = (
     / "seed"
     / "deep-review-draft-2017.txt"
 )
+UPSTREAM = Path(__file__).resolve().parent / "fixtures" / "upstream"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -38,6 +39,30 @@ def eager_tasks():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def no_outside_world(settings):
+    """No test reaches a real service: each points at a closed local port until a
+    test serves recorded answers (`upstream`), and fetching waits to be asked for."""
+    for service in ["DOI", "CROSSREF", "NCBI", "EUTILS", "ARXIV", "ISBN"]:
+        setattr(settings, f"CITATION_{service}_URL", "http://127.0.0.1:9")
+    settings.CITATION_AUTO_RESOLVE = False
+
+
+@pytest.fixture
+def upstream(httpserver, settings):
+    """Every outside citation service is the local server, with a known contact."""
+    base = httpserver.url_for("").rstrip("/")
+    for service in ["DOI", "CROSSREF", "NCBI", "EUTILS", "ARXIV", "ISBN"]:
+        setattr(settings, f"CITATION_{service}_URL", base)
+    settings.CITATION_CONTACT_EMAIL = "references@example.org"
+    return httpserver
+
+
+def recorded(name: str) -> bytes:
+    """A recorded upstream answer from tests/fixtures/upstream (see its README)."""
+    return (UPSTREAM / name).read_bytes()
 
 
 @pytest.fixture

@@ -73,3 +73,56 @@ def as_citation(keys: list[str]) -> str:
         f"@{key}" if _BARE_KEY_FULL.match(key) else f"@{{{key}}}" for key in keys
     ]
     return "[" + "; ".join(written) + "]"
+
+
+_DOI = re.compile(r"^(?:doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+_PMID = re.compile(
+    r"^(?:pmid:\s*|https?://(?:pubmed\.ncbi\.nlm\.nih\.gov|www\.ncbi\.nlm\.nih\.gov/pubmed)/)?"
+    r"(\d{1,8})/?$",
+    re.IGNORECASE,
+)
+_PMCID = re.compile(r"^(?:pmcid:\s*)?(PMC\d+)$", re.IGNORECASE)
+_ARXIV = re.compile(
+    r"^(?:arxiv:\s*|https?://arxiv\.org/(?:abs|pdf)/)?"
+    r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)(?:\.pdf)?$",
+    re.IGNORECASE,
+)
+_ISBN = re.compile(
+    r"^(?:isbn:\s*)?((?:97[89][\d\- ]{10,14})|(?:\d[\d\- ]{8,11}[\dX]))$"
+)
+
+
+def citekey_for(identifier: str) -> str:
+    """The standardized citekey for what a contributor pasted: a DOI (or its URL), a
+    PMID, a PMC id, an arXiv id (or its URL), an ISBN, a citekey, or any web address.
+
+    Raises ValueError with a readable message for anything else.
+    """
+    text = identifier.strip().strip("[]").strip().removeprefix("@")
+    if not text:
+        raise ValueError("Paste a DOI, PMID, PMC id, arXiv id, ISBN or web address.")
+    if _DOI_URL.match(text):
+        return standardize(text)
+    for pattern, prefix in (
+        (_DOI, "doi"),
+        (_PMCID, "pmcid"),
+        (_PMID, "pmid"),
+        (_ARXIV, "arxiv"),
+    ):
+        if match := pattern.match(text):
+            return standardize(f"{prefix}:{match.group(1)}")
+    if (match := _ISBN.match(text)) and len(_digits(match.group(1))) in {10, 13}:
+        return standardize(f"isbn:{match.group(1)}")
+    if re.match(r"^https?://[^\s/]+\.[^\s]+$", text, re.IGNORECASE):
+        return f"url:{text}"
+    prefix = text.partition(":")[0].lower()
+    if prefix in PREFIXES and prefix != "raw":
+        return standardize(text)
+    raise ValueError(
+        f"“{identifier.strip()[:80]}” is not a DOI, PMID, PMC id, arXiv id, ISBN or "
+        "web address."
+    )
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"[^\dX]", "", text.upper())

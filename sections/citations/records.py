@@ -5,8 +5,6 @@ from __future__ import annotations
 from sections.citations.keys import find_citekeys, standardize
 from sections.models import Citation, Reference, Section
 
-NO_IDENTIFIER_PREFIXES = {"tag", "raw"}
-
 
 def sync_section(section: Section) -> list[Reference]:
     """Replace the section's Citation rows with what its body cites now.
@@ -27,9 +25,7 @@ def sync_section(section: Section) -> list[Reference]:
         Reference(
             manuscript_id=section.manuscript_id,
             key=key,
-            state=Reference.State.NO_IDENTIFIER
-            if key.partition(":")[0] in NO_IDENTIFIER_PREFIXES
-            else Reference.State.PENDING,
+            state=Reference.state_without_record(key),
         )
         for key in sorted(keys - known.keys())
     ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import claims, tasks, todos
+from sections import claims, references, tasks, todos
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
@@ -154,8 +154,10 @@ def store(
     )
     report = ImportReport(manuscript=manuscript, created=True, notes=list(parsed.notes))
     sections = _store_sections(manuscript, parsed, source_name)
-    references = _store_references(manuscript, parsed)
-    report.counts["citations"] = _store_citations(manuscript, sections, references)
+    stored_references = _store_references(manuscript, parsed)
+    report.counts["citations"] = _store_citations(
+        manuscript, sections, stored_references
+    )
     for section in sections:
         for todo in todos.sync_from_text(section):
             report.todo_kinds[todo.kind] += 1
@@ -165,15 +167,20 @@ def store(
         ]
     _store_authors(parsed.authors)
     tasks.render_manuscript.delay_on_commit(manuscript.pk)
+    references.fetch_new(stored_references.values())
     report.counts.update(
         sections=len(sections),
         top_level=sum(1 for s in sections if s.parent_id is None),
-        references=len(references),
+        references=len(stored_references),
         with_identifier=sum(
-            1 for r in references.values() if r.state != Reference.State.NO_IDENTIFIER
+            1
+            for r in stored_references.values()
+            if r.state != Reference.State.NO_IDENTIFIER
         ),
         without_identifier=sum(
-            1 for r in references.values() if r.state == Reference.State.NO_IDENTIFIER
+            1
+            for r in stored_references.values()
+            if r.state == Reference.State.NO_IDENTIFIER
         ),
     )
     return report
@@ -271,9 +278,7 @@ def _store_references(
 def _initial_state(reference: Reference) -> str:
     if reference.csl_manual:
         return Reference.State.RESOLVED
-    if reference.prefix in {"tag", "raw"}:
-        return Reference.State.NO_IDENTIFIER
-    return Reference.State.PENDING
+    return Reference.state_without_record(reference.key)
 
 
 def _store_citations(

@@ -1,0 +1,223 @@
+"""References resolve in the background: a save brings new keys, workers fetch them
+from the (local, recorded) services, and failures become states with reasons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from sections import assembly, references, revisions
+from sections.models import ManuscriptRender, Reference
+from tests.conftest import recorded
+from tests.factories import make_manuscript, make_section
+
+CSL_JSON = "application/vnd.citationstyles.csl+json"
+WATER = "10.1126/science.169.3946.635"
+DEEP_REVIEW = "10.1098/rsif.2017.0387"
+
+
+@pytest.fixture
+def auto_resolve(settings, upstream):
+    settings.CITATION_AUTO_RESOLVE = True
+    return upstream
+
+
+@pytest.fixture
+def section(db):
+    return make_section(make_manuscript("Resolving review"), "Intro", body="Intro.")
+
+
+def serve_doi(server, doi: str, name: str) -> None:
+    server.expect_request(f"/{doi}").respond_with_data(
+        recorded(name), content_type=CSL_JSON
+    )
+
+
+def save(section, body: str, by, capture) -> None:
+    with capture(execute=True):
+        revisions.save_edit(section, body=body, by=by)
+
+
+def bibliography(manuscript) -> str:
+    render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+    return render.bibliography_html
+
+
+def test_a_save_citing_a_new_doi_shows_the_real_paper_in_the_bibliography(
+    auto_resolve, section, contributor, django_capture_on_commit_callbacks
+):
+    serve_doi(auto_resolve, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.RESOLVED
+    assert reference.metadata_source == "doi.org content negotiation"
+    assert "The Structure of Ordinary Water" in bibliography(section.manuscript)
+
+
+def test_three_spellings_of_one_doi_are_one_reference_fetched_once(
+    auto_resolve, section, contributor, django_capture_on_commit_callbacks
+):
+    serve_doi(auto_resolve, DEEP_REVIEW, "doi-csl/10.1098_rsif.2017.0387.csl.json")
+    body = (
+        f"One [@doi:{DEEP_REVIEW.upper()}], two [@https://doi.org/{DEEP_REVIEW}], "
+        f"three [@doi:{DEEP_REVIEW}]."
+    )
+
+    save(section, body, contributor, django_capture_on_commit_callbacks)
+    save(section, body + " Again.", contributor, django_capture_on_commit_callbacks)
+
+    (reference,) = Reference.objects.filter(manuscript=section.manuscript)
+    assert reference.key == f"doi:{DEEP_REVIEW}"
+    assert reference.state == Reference.State.RESOLVED
+    assert len(auto_resolve.log) == 1
+
+
+def test_an_unknown_doi_fails_with_a_reason_and_is_not_retried_by_beat(
+    auto_resolve, section, contributor, django_capture_on_commit_callbacks
+):
+    auto_resolve.expect_request("/10.1126/foo").respond_with_data(
+        recorded("errors/doi.org_404_10.1126_foo.html"),
+        status=404,
+        content_type="text/html;charset=utf-8",
+    )
+
+    save(
+        section,
+        "Gone [@doi:10.1126/foo].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+
+    reference = Reference.objects.get(key="doi:10.1126/foo")
+    assert reference.state == Reference.State.FAILED
+    assert "404" in reference.error
+    later = timezone.now() + timedelta(days=2)
+    assert references.retry_due(now=later) == 0
+    assert "doi:10.1126/foo: metadata not available yet" in bibliography(
+        section.manuscript
+    )
+
+
+def test_an_outage_backs_off_honouring_retry_after_then_fails_and_beat_retries(
+    auto_resolve, settings, section, contributor, django_capture_on_commit_callbacks
+):
+    settings.CITATION_MAX_ATTEMPTS = 2
+    auto_resolve.expect_ordered_request(f"/{WATER}").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
+
+    before = timezone.now()
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.PENDING
+    assert "try 1 of 2" in reference.error
+    assert reference.next_attempt_at >= before + timedelta(seconds=120)
+
+    auto_resolve.expect_ordered_request(f"/{WATER}").respond_with_data(
+        "down", status=503
+    )
+    call_command("resolve_references")
+    reference.refresh_from_db()
+    assert reference.state == Reference.State.FAILED
+    assert "gave up after 2 tries" in reference.error
+
+    serve_doi(auto_resolve, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    assert references.retry_due(now=timezone.now()) == 0  # not due yet
+    later = timezone.now() + timedelta(seconds=settings.CITATION_RETRY_FAILED_AFTER)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert references.retry_due(now=later) == 1
+    reference.refresh_from_db()
+    assert reference.state == Reference.State.RESOLVED
+
+
+def test_imported_metadata_stays_until_fetched_metadata_wins(
+    upstream, seed, django_capture_on_commit_callbacks
+):
+    reference = seed.references.get(key="doi:10.1371/journal.pbio.1002195")
+    provisional = reference.csl_provisional["title"]
+    assert provisional in bibliography(seed)
+    upstream.expect_request("/10.1371/journal.pbio.1002195").respond_with_json(
+        {
+            "type": "article-journal",
+            "title": "Big Data: Astronomical or Genomical? (as fetched)",
+            "author": [{"family": "Stephens", "given": "Zachary D."}],
+            "issued": {"date-parts": [[2015, 5, 27]]},
+        }
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        references.retry(reference)
+
+    reference.refresh_from_db()
+    assert reference.csl_provisional["title"] == provisional  # both are kept
+    assert reference.csl["title"].endswith("(as fetched)")
+    assert "Genomical? (as fetched)" in bibliography(seed)
+
+
+def test_several_arxiv_ids_are_fetched_in_one_request(
+    auto_resolve, section, contributor, django_capture_on_commit_callbacks
+):
+    auto_resolve.expect_request("/api/query").respond_with_data(
+        recorded("arxiv/query_id_list_0808.05394,1707.08567.atom.xml"),
+        content_type="application/atom+xml",
+    )
+
+    save(
+        section,
+        "Two preprints [@arxiv:0808.05394; @arxiv:1707.08567].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+
+    states = dict(
+        Reference.objects.filter(manuscript=section.manuscript).values_list(
+            "key", "state"
+        )
+    )
+    assert states == {
+        "arxiv:0808.05394": Reference.State.FAILED,
+        "arxiv:1707.08567": Reference.State.RESOLVED,
+    }
+    assert len(auto_resolve.log) == 1
+
+
+def test_a_manual_record_wins_and_bad_json_is_refused_with_a_reason(
+    section, maintainer
+):
+    reference = Reference.objects.create(
+        manuscript=section.manuscript,
+        key="doi:10.1/hand",
+        csl_fetched={"type": "article", "title": "Fetched title"},
+        state=Reference.State.RESOLVED,
+    )
+
+    with pytest.raises(references.ReferenceRejected, match="not JSON"):
+        references.set_manual(reference, csl_text="{title: oops", by=maintainer)
+    with pytest.raises(references.ReferenceRejected, match="title"):
+        references.set_manual(reference, csl_text='{"type": "book"}', by=maintainer)
+    references.set_manual(
+        reference,
+        csl_text='[{"type": "book", "title": "Corrected <i>by hand</i>"}]',
+        by=maintainer,
+    )
+
+    reference.refresh_from_db()
+    assert reference.csl["title"] == "Corrected <i>by hand</i>"
+    assert reference.csl_fetched["title"] == "Fetched title"
+    assert reference.metadata_source.startswith("entered by")
