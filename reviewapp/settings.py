@@ -191,7 +191,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With Redis as broker, a task whose worker died is handed out again after this many
 # seconds (kombu's visibility timeout); longer than any task runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker looks for such tasks (kombu's defaults: every 10 seconds,
+    # scanning on every 10th look).
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_RESTORE_THROTTLE", 10),
 }
 CELERY_BEAT_SCHEDULE = {
     "retry-failed-references": {
@@ -272,6 +276,8 @@ CITATION_MAX_PER_HOST = env_int("CITATION_MAX_PER_HOST", 8)
 # and when beat tries a failed one again. Automatic fetching after saves and imports
 # needs a worker: run eagerly it would hold the request, so the embedded default
 # leaves it to `manage.py resolve_references`.
+# url: keys are fetched only from public addresses; tests serve pages on 127.0.0.1.
+CITATION_ALLOW_PRIVATE_URLS = env_bool("CITATION_ALLOW_PRIVATE_URLS", False)
 CITATION_AUTO_RESOLVE = env_bool("CITATION_AUTO_RESOLVE", not CELERY_TASK_ALWAYS_EAGER)
 CITATION_MAX_ATTEMPTS = env_int("CITATION_MAX_ATTEMPTS", 6)
 CITATION_BACKOFF_BASE = env_int("CITATION_BACKOFF_BASE", 5)

@@ -87,6 +87,8 @@ def fetch(reference: Reference, *, owner: str) -> float | None:
             return settings.CITATION_TIMEOUT
         try:
             fetched = resolve.fetch_csl(reference.key)
+        except http.HostBusy as error:
+            return error.retry_after  # nothing was sent: not a try
         except http.UpstreamUnavailable as error:
             return record_unavailable(reference, error)
         except (http.MetadataNotFound, http.MetadataInvalid) as error:
@@ -109,6 +111,8 @@ def fetch_arxiv(references: list[Reference], *, owner: str) -> float | None:
         ids = {r.key.partition(":")[2]: r for r in mine}
         try:
             answers = resolve.fetch_arxiv(list(ids))
+        except http.HostBusy as error:
+            return error.retry_after
         except http.UpstreamUnavailable as error:
             delays = [record_unavailable(r, error) for r in mine]
             return max((d for d in delays if d is not None), default=retry_after)

@@ -406,6 +406,17 @@ def test_web_page_resolves_from_its_citation_meta_tags(upstream):
     }
 
 
+def test_a_web_page_on_a_private_network_is_never_fetched(upstream, settings):
+    settings.CITATION_ALLOW_PRIVATE_URLS = False
+    page = upstream.url_for("/admin/secrets")
+
+    with pytest.raises(MetadataNotFound, match="private network"):
+        fetch_csl(f"url:{page}")
+    with pytest.raises(MetadataNotFound, match="private network"):
+        fetch_csl("url:http://169.254.169.254/latest/meta-data/")
+    assert upstream.log == []
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [

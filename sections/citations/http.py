@@ -10,8 +10,10 @@ can't use (MetadataInvalid).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -52,6 +54,10 @@ class UpstreamUnavailable(ReviewappError):
         self.retry_after = retry_after
 
 
+class HostBusy(UpstreamUnavailable):
+    """Every request slot for the host is taken: nothing was sent, nothing tried."""
+
+
 class MetadataNotFound(ReviewappError):
     """The service has no record for the identifier (400, 404, 410); final.
 
@@ -89,13 +95,14 @@ def get(
     params: dict[str, str] | None = None,
     accept: str | None = None,
     max_bytes: int | None = None,
+    public_only: bool = False,
 ) -> requests.Response:
     """GET url, following redirects, and return the 2xx response with its body read.
 
     The body is refused above max_bytes (default CITATION_MAX_BYTES). Raises
     UpstreamUnavailable (timeout, connection error, 408, 429, 5xx, or every slot for
-    the host taken), MetadataNotFound (other 4xx) and MetadataInvalid (oversized or
-    empty body, redirect loops).
+    the host taken), MetadataNotFound (other 4xx, or with public_only an address on
+    a private network) and MetadataInvalid (oversized or empty body, redirect loops).
     """
     host = urlsplit(url).hostname or url
     limit = max_bytes or settings.CITATION_MAX_BYTES
@@ -105,6 +112,8 @@ def get(
     with host_slot(host):
         try:
             for _ in range(MAX_REDIRECTS + 1):
+                if public_only:
+                    _refuse_private(host)
                 response = _session().get(
                     url,
                     params=params,
@@ -155,6 +164,27 @@ def get(
     return response
 
 
+def _refuse_private(host: str) -> None:
+    """A url: key is anyone's text: never let it make a worker fetch from our own
+    network (a cloud metadata service, an admin page) and show the answer.
+
+    Checked before each hop, redirects included. A name that resolves differently a
+    moment later (DNS rebinding) could still slip through; a proxy that refuses
+    private addresses closes that too.
+    """
+    if settings.CITATION_ALLOW_PRIVATE_URLS:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return  # the request itself will fail with a readable reason
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise MetadataNotFound(
+                f"{host} is on a private network; only public web pages are looked up"
+            )
+
+
 @contextmanager
 def host_slot(host: str) -> Iterator[None]:
     """Hold one of CITATION_MAX_PER_HOST request slots for host while the block runs.
@@ -173,9 +203,7 @@ def host_slot(host: str) -> Iterator[None]:
         if cache.add(slot, token, timeout=expires):
             break
     else:
-        raise UpstreamUnavailable(
-            f"too many requests to {host} in flight", retry_after=1
-        )
+        raise HostBusy(f"too many requests to {host} in flight", retry_after=1)
     try:
         yield
     finally:

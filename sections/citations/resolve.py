@@ -378,7 +378,7 @@ def _fetch_url(url: str, *, key: str) -> Fetched:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MetadataNotFound("Only http and https addresses can be looked up.")
-    response = http.get(url, accept="text/html,application/xhtml+xml")
+    response = http.get(url, accept="text/html,application/xhtml+xml", public_only=True)
     content_type = response.headers.get("Content-Type", "").lower()
     if content_type and "html" not in content_type:
         raise MetadataInvalid(f"{url} is not a web page ({content_type}).")
