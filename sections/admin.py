@@ -8,6 +8,7 @@ from sections.models import (
     Comment,
     Contributor,
     Manuscript,
+    Mention,
     Reference,
     Revision,
     Section,
@@ -92,7 +93,7 @@ class TodoItemAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "priority", "section__manuscript"]
     list_select_related = ["section", "assignee"]
     search_fields = ["text", "section__title", "assignee__display_name"]
-    autocomplete_fields = ["section", "assignee", "suggested_assignee"]
+    autocomplete_fields = ["section", "assignee", "suggested_assignee", "comment"]
 
     @admin.display(description="text")
     def short_text(self, todo: TodoItem) -> str:
@@ -130,4 +131,13 @@ class CommentAdmin(admin.ModelAdmin):
     list_filter = ["is_resolved", "section__manuscript"]
     list_select_related = ["section", "author"]
     search_fields = ["body", "quote", "author__display_name", "section__title"]
-    autocomplete_fields = ["section", "author", "reply_to"]
+    autocomplete_fields = ["section", "author", "reply_to", "resolved_by"]
+
+
+@admin.register(Mention)
+class MentionAdmin(admin.ModelAdmin):
+    list_display = ["contributor", "comment", "created_at", "notified_at"]
+    list_filter = [("notified_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["contributor", "comment__author", "comment__section"]
+    search_fields = ["contributor__handle", "contributor__display_name"]
+    autocomplete_fields = ["comment", "contributor"]

@@ -152,6 +152,38 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     return render
 
 
+def preview_section(section: Section, *, title: str, body: str) -> SafeString:
+    """An unsaved text of a section as contributors will see it once saved: rendered
+    by the same pipeline, citations numbered across the whole manuscript with this
+    text in place. Writes nothing."""
+    fragment = rendering.render_fragment(title, body)
+    pieces = [
+        Piece(
+            p.pk, p.slug, title, p.level, fragment.input_hash, _flat_keys(fragment.html)
+        )
+        if p.pk == section.pk
+        else p
+        for p in _pieces(section.manuscript, Audience.CONTRIBUTORS, show_todos=True)
+    ]
+    references = _references(section.manuscript)
+    works = references.works
+    numbers: dict[str, int] = {}
+    for piece in pieces:
+        for key in piece.keys:
+            numbers.setdefault(_canonical(key, works), len(numbers) + 1)
+    entry_html = {
+        key: references.entries[works[key].pk]
+        if key in works
+        else f'<span class="entry-pending">{html.escape(key)}: new; its metadata is '
+        "fetched once you save</span>"
+        for key in numbers
+    }
+    piece = next(p for p in pieces if p.pk == section.pk)
+    html_ = _section_html(piece, fragment.html, numbers, entry_html, works)
+    match = SECTION_BODY.match(html_)
+    return rendering.mark_fragment_safe(match.group("body") if match else "")
+
+
 @dataclass(frozen=True)
 class ReferenceData:
     version: str
@@ -231,15 +263,19 @@ def _store_sections(
         )
     }
     changed = {p.pk for p in pieces if stored.get(p.pk, ("",))[0] != hashes[p.pk]}
-    fragments = dict(
-        SectionRender.objects.filter(section_id__in=changed).values_list(
-            "section_id", "html"
-        )
-    )
+    fragments = {
+        section_id: (input_hash, html_)
+        for section_id, input_hash, html_ in SectionRender.objects.filter(
+            section_id__in=changed
+        ).values_list("section_id", "input_hash", "html")
+    }
     rows, moved = [], []
     for position, piece in enumerate(pieces):
-        if piece.pk in changed:
-            fragment = fragments[piece.pk]
+        input_hash, fragment = fragments.get(piece.pk, ("", ""))
+        # A fragment newer than the keys numbered above (a save rendered it in the
+        # meantime) may cite what has no number yet: it waits for the assembly that
+        # the render which wrote it queues.
+        if piece.pk in changed and input_hash == piece.fragment_hash:
             if not show_todos:
                 fragment = rendering.without_todos(fragment)
             rows.append(
@@ -251,7 +287,7 @@ def _store_sections(
                     html=_section_html(piece, fragment, numbers, entry_html, works),
                 )
             )
-        elif stored[piece.pk][1] != position:
+        elif piece.pk in stored and stored[piece.pk][1] != position:
             moved.append((piece.pk, position))
     removed = stored.keys() - hashes.keys()
     if removed:

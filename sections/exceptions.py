@@ -7,3 +7,15 @@ class ReviewappError(Exception):
 
 class ImportRejected(ReviewappError):
     """A file can't be imported; nothing was written."""
+
+
+class EditConflict(ReviewappError):
+    """Someone saved the section since the editor's base revision, and the two
+    changes overlap; nothing was saved. Carries what the conflict page shows."""
+
+    def __init__(self, *, base, current, title: str, body: str) -> None:
+        super().__init__(
+            "Someone saved this section while you were editing, and your changes "
+            "overlap theirs. Your text is below: reconcile it with theirs and save again."
+        )
+        self.base, self.current, self.title, self.body = base, current, title, body

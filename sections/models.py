@@ -246,12 +246,28 @@ class TodoItem(models.Model):
     start = models.PositiveIntegerField(null=True, blank=True)
     end = models.PositiveIntegerField(null=True, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    # The comment a maintainer turned into this item, if any.
+    comment = models.ForeignKey(
+        "Comment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="todos",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TodoQuerySet.as_manager()
 
     class Meta:
         ordering = ["section", "start", "id"]
+        constraints = [
+            # Turning a comment into a TODO twice (a double click) makes one item.
+            models.UniqueConstraint(
+                fields=["comment"],
+                condition=Q(comment__isnull=False),
+                name="one_todo_per_comment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text[:80]
@@ -402,13 +418,49 @@ class Comment(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
     )
     is_resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Deleting keeps the row (its text emptied): replies keep their thread, and a
+    # reply posted while its parent is deleted still has a parent.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["section", "created_at"]
 
     def __str__(self) -> str:
         return f"{self.author} on {self.section}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.section.get_absolute_url()}#comment-{self.pk}"
+
+
+class Mention(models.Model):
+    """A comment names a contributor by @handle; they are emailed once for it."""
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="mentions"
+    )
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="mentions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Editing a comment finds its mentions again; each person is told once.
+            models.UniqueConstraint(
+                fields=["comment", "contributor"],
+                name="one_mention_per_comment_and_contributor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.contributor.handle} in comment {self.comment_id}"
 
 
 class SectionRender(models.Model):

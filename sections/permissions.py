@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from sections.models import Claim, Manuscript, Reference, Section
+from sections.models import Claim, Comment, Manuscript, Reference, Revision, Section
 
 MAINTAINERS_GROUP = "Maintainers"
 
@@ -111,6 +111,21 @@ def get_claim(user: User, pk: int) -> Claim:
     return claim
 
 
+def get_revision(user: User, pk: int, *, write: bool = False) -> Revision:
+    revision = (
+        Revision.objects.select_related("section__manuscript", "author")
+        .filter(pk=pk)
+        .first()
+    )
+    if revision is None:
+        raise Http404("No such revision.")
+    # Reading a revision is reading its section: the same rules, removed ones too.
+    get_section(
+        user, revision.section.manuscript.slug, revision.section.slug, write=write
+    )
+    return revision
+
+
 def get_reference(user: User, pk: int, *, moderate: bool = False) -> Reference:
     reference = (
         Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk).first()
@@ -139,3 +154,42 @@ def make_maintainer(user: AbstractBaseUser) -> None:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+
+
+def can_change_comment(user: User, comment: Comment) -> bool:
+    """Edit or delete a comment: its author, or a maintainer."""
+    own = comment.author.user_id is not None and comment.author.user_id == user.pk
+    return is_contributor(user) and (
+        own or can_moderate(user, comment.section.manuscript)
+    )
+
+
+def get_comment(
+    user: User,
+    pk: int,
+    *,
+    write: bool = False,
+    discuss: bool = False,
+    moderate: bool = False,
+) -> Comment:
+    """The comment, if the user may read it (else 404). `write`: edit or delete it;
+    `discuss`: reply, resolve or reopen its thread; `moderate`: maintainers' actions
+    such as making it a TODO. A 403 when the user may read but not do that."""
+    comment = (
+        Comment.objects.select_related("section__manuscript", "author")
+        .filter(pk=pk)
+        .first()
+    )
+    if comment is None or not can_read(user, comment.section.manuscript):
+        raise Http404("No such comment.")
+    manuscript = comment.section.manuscript
+    # Comments on a removed section are as hidden as the section itself.
+    if comment.section.removed_at and not can_moderate(user, manuscript):
+        raise Http404("No such comment.")
+    if write and not can_change_comment(user, comment):
+        raise PermissionDenied("Only its author or a maintainer may change a comment.")
+    if discuss and not can_write(user, manuscript):
+        raise PermissionDenied("You may not take part in this discussion.")
+    if moderate and not can_moderate(user, manuscript):
+        raise PermissionDenied("Only maintainers may do this.")
+    return comment

@@ -1,14 +1,35 @@
-"""Revisions: every saved body, appended; the section follows the latest."""
+"""Revisions: every saved body, appended; the section follows the latest.
+
+An editor starts from a revision (its base). If someone saved in between, the two
+edits are merged line by line (a paragraph is a line in Markdown) when they touch
+different paragraphs, and refused as a conflict, with nothing lost, when they don't.
+"""
 
 from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from merge3 import Merge3
 
 from sections import claims, contributors, references, tasks, todos
 from sections.citations import records
+from sections.exceptions import EditConflict
 from sections.models import Revision, Section
+
+WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class SavedEdit:
+    revision: Revision
+    # True when someone saved since the editor's base and both edits were kept.
+    merged: bool
+    changed: bool = True
 
 
 def save_edit(
@@ -18,20 +39,34 @@ def save_edit(
     by: AbstractBaseUser,
     title: str | None = None,
     summary: str = "",
-) -> Revision:
-    """Append a revision and update the section; rendering follows the commit."""
+    base: int | None = None,
+) -> SavedEdit:
+    """Append a revision and update the section; rendering follows the commit.
+
+    `base` is the revision id the editor started from (None: the latest, as for
+    scripts). Raises EditConflict, saving nothing, when someone saved since and the
+    edits overlap.
+    """
+    body = body.replace("\r\n", "\n")
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest
-        # revision and each append a "based on" that hides the other.
+        # revision, both pass the base check, and the second silently undo the first.
         section = Section.objects.select_for_update().get(pk=section.pk)
         latest = section.revisions.order_by("-created_at", "-id").first()
-        section.body = body
-        section.title = title if title is not None else section.title
+        title = section.title if title is None else title
+        merged = latest is not None and base is not None and base != latest.pk
+        if merged:
+            title, body = _merge(
+                section, base=base, latest=latest, title=title, body=body
+            )
+        if latest is not None and (latest.body, latest.title) == (body, title):
+            return SavedEdit(latest, merged=False, changed=False)
+        section.body, section.title = body, title
         section.updated_at = timezone.now()
         section.save(update_fields=["body", "title", "updated_at"])
         revision = Revision.objects.create(
             section=section,
-            title=section.title,
+            title=title,
             body=body,
             author=contributors.for_user(by),
             summary=summary,
@@ -41,4 +76,54 @@ def save_edit(
         todos.sync_from_text(section)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)
-    return revision
+    return SavedEdit(revision, merged=merged)
+
+
+def _merge(
+    section: Section, *, base: int, latest: Revision, title: str, body: str
+) -> tuple[str, str]:
+    """Both edits, if they touch different paragraphs; else EditConflict."""
+    original = section.revisions.filter(pk=base).first()
+    if original is None:
+        # A base from another section or from nowhere: nothing to merge against.
+        raise EditConflict(base=None, current=latest, title=title, body=body)
+    mine, theirs = title != original.title, latest.title != original.title
+    if mine and theirs and title != latest.title:
+        raise EditConflict(base=original, current=latest, title=title, body=body)
+    merged_title = title if mine else latest.title
+    merge = Merge3(
+        original.body.splitlines(True),
+        body.splitlines(True),
+        latest.body.splitlines(True),
+    )
+    if any(group[0] == "conflict" for group in merge.merge_groups()):
+        raise EditConflict(base=original, current=latest, title=title, body=body)
+    return merged_title, "".join(merge.merge_lines())
+
+
+def restore(revision: Revision, *, by: AbstractBaseUser) -> SavedEdit:
+    """Make an old revision's text the latest, as a new revision: history stays."""
+    return save_edit(
+        revision.section,
+        body=revision.body,
+        title=revision.title,
+        by=by,
+        summary=f"Restored the revision of {revision.created_at:%Y-%m-%d %H:%M} UTC",
+    )
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """The change from old to new word by word, as (kind, text) pieces in order:
+    kind is "same", "removed" or "added"."""
+    a, b = WORDS.findall(old), WORDS.findall(new)
+    pieces: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            pieces.append(("same", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            pieces.append(("removed", "".join(a[i1:i2])))
+        if j2 > j1:
+            pieces.append(("added", "".join(b[j1:j2])))
+    return pieces

@@ -7,12 +7,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Length
+from django.http import Http404
 
-from sections import assembly
+from sections import assembly, comments
 from sections.models import (
     Citation,
     Claim,
+    Comment,
     Manuscript,
     ManuscriptRender,
     Reference,
@@ -279,3 +290,84 @@ def sections_citing(reference: Reference) -> list[Section]:
         .distinct()
         .order_by("position")
     )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    revision: Revision
+    size: int
+    size_change: int
+
+
+def history_for(section: Section, *, limit: int = 200) -> list[HistoryRow]:
+    """The section's revisions, newest first, with each one's change in characters
+    (from the size alone: no body is read)."""
+    revisions = list(
+        section.revisions.select_related("author")
+        .defer("body")
+        .annotate(size=Length("body"))
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    rows = []
+    for revision, older in zip(revisions, [*revisions[1:], None], strict=True):
+        change = revision.size - (older.size if older else 0)
+        rows.append(HistoryRow(revision, revision.size, change))
+    return rows[:limit]
+
+
+def revisions_to_compare(
+    section: Section, old: int, new: int
+) -> tuple[Revision, Revision]:
+    """Two revisions of the section, oldest first; Http404 if either is not its own."""
+    found = {
+        r.pk: r
+        for r in section.revisions.select_related("author").filter(pk__in=[old, new])
+    }
+    if old not in found or new not in found:
+        raise Http404("No such revision of this section.")
+    pair = sorted([found[old], found[new]], key=lambda r: (r.created_at, r.pk))
+    return pair[0], pair[1]
+
+
+def removed_sections(manuscript: Manuscript) -> list[Section]:
+    """What a maintainer can restore, most recently removed first: each removal's
+    top section (not those inside a section that is removed too)."""
+    return list(
+        manuscript.sections.filter(removed_at__isnull=False)
+        .filter(Q(parent__isnull=True) | Q(parent__removed_at__isnull=True))
+        .order_by("-removed_at", "position")
+    )
+
+
+def comments_for(section: Section) -> list[Comment]:
+    """The section's threads, oldest first, in two queries: each top-level comment
+    with `shown_replies`, `quote_status` (against the current text) and `has_todo`.
+
+    A deleted comment's text is gone: a deleted reply is left out, and so is a deleted
+    top-level comment without replies; one with replies stays, to hold its thread.
+    """
+    has_todo = Exists(TodoItem.objects.filter(comment=OuterRef("pk")))
+    replies = (
+        Comment.objects.filter(deleted_at__isnull=True)
+        .select_related("author")
+        .annotate(has_todo=has_todo)
+        .order_by("created_at", "id")
+    )
+    threads = (
+        section.comments.filter(reply_to__isnull=True)
+        .select_related("author", "resolved_by")
+        .annotate(has_todo=has_todo)
+        .prefetch_related(
+            Prefetch("replies", queryset=replies, to_attr="shown_replies")
+        )
+        .order_by("created_at", "id")
+    )
+    shown = []
+    for thread in threads:
+        if thread.deleted_at and not thread.shown_replies:
+            continue
+        thread.quote_status = comments.quote_status(thread, section.body)
+        for answer in thread.shown_replies:
+            answer.section = section  # known already: no query per reply
+        shown.append(thread)
+    return shown

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from sections import assembly, references
+from sections import assembly, comments, references
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -84,3 +86,14 @@ def _again_later(task, args: tuple, delay: float | None) -> None:
     # Without a worker, waiting references are picked up by `resolve_references`.
     if delay is not None and not task.request.is_eager:
         task.apply_async(args, countdown=delay)
+
+
+# Retried only when the mail server fails us; a sent mention is never sent again.
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_mention(mention_id: int) -> bool:
+    """Email a mentioned contributor about the comment, unless already done."""
+    return comments.notify(mention_id)

@@ -14,6 +14,31 @@ urlpatterns = [
         name="section-detail",
     ),
     path(
+        "m/<slug:manuscript>/<slug:section>/edit/",
+        views.edit_section,
+        name="section-edit",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/edit/preview/",
+        views.live_preview,
+        name="section-live-preview",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/history/",
+        views.section_history,
+        name="section-history",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/compare/",
+        views.compare_revisions,
+        name="section-compare",
+    ),
+    path(
+        "revisions/<int:pk>/restore/",
+        views.restore_revision,
+        name="revision-restore",
+    ),
+    path(
         "m/<slug:manuscript>/<slug:section>/claim/",
         views.claim_section,
         name="section-claim",
@@ -47,4 +72,51 @@ urlpatterns = [
         views.set_reference_alias,
         name="reference-alias",
     ),
+    # Structure: maintainers only, POST, back to the outline.
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/add/",
+        views.add_section,
+        name="section-add",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/rename/",
+        views.rename_section,
+        name="section-rename",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/move/",
+        views.move_section,
+        name="section-move",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/indent/",
+        views.indent_section,
+        name="section-indent",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/outdent/",
+        views.outdent_section,
+        name="section-outdent",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/remove/",
+        views.remove_section,
+        name="section-remove",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/structure/restore/",
+        views.restore_section,
+        name="section-restore",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/comments/",
+        views.post_comment,
+        name="section-comment",
+    ),
+    path("comments/<int:pk>/reply/", views.reply_to_comment, name="comment-reply"),
+    path("comments/<int:pk>/edit/", views.edit_comment, name="comment-edit"),
+    path("comments/<int:pk>/delete/", views.delete_comment, name="comment-delete"),
+    path("comments/<int:pk>/resolve/", views.resolve_comment, name="comment-resolve"),
+    path("comments/<int:pk>/reopen/", views.reopen_comment, name="comment-reopen"),
+    path("comments/<int:pk>/todo/", views.comment_to_todo, name="comment-todo"),
 ]

@@ -11,26 +11,43 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import (
+    condition,
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from sections import (
     assembly,
     claims,
+    comments,
     outline,
     permissions,
     references,
     rendering,
+    revisions,
     selectors,
 )
 from sections.citations.keys import as_citation, citekey_for
+from sections.exceptions import EditConflict
 from sections.forms import (
+    AddSectionForm,
     AliasForm,
     ClaimForm,
+    CommentBodyForm,
+    CommentForm,
+    CompareForm,
+    EditForm,
     IdentifierForm,
+    LivePreviewForm,
     ManualRecordForm,
+    MoveForm,
+    SectionTitleForm,
     VisibilityForm,
 )
-from sections.models import ManuscriptRender
+from sections.models import Comment, ManuscriptRender, Section
 
 
 @require_GET
@@ -39,7 +56,14 @@ def home(request: HttpRequest) -> HttpResponse:
     if not permissions.is_contributor(request.user):
         return render(request, "sections/welcome.html", {"manuscripts": manuscripts})
     outlines = [
-        (manuscript, selectors.outline_for(manuscript))
+        (
+            manuscript,
+            selectors.outline_for(manuscript),
+            # Maintainers restore removed sections from the outline.
+            selectors.removed_sections(manuscript)
+            if permissions.can_moderate(request.user, manuscript)
+            else [],
+        )
         for manuscript in manuscripts
         if permissions.can_read(request.user, manuscript)
     ]
@@ -68,6 +92,7 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
         "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
         "claim_form": ClaimForm(),
         **selectors.section_page(section_),
+        "threads": _comment_flags(request.user, selectors.comments_for(section_)),
     }
     for claim in context["claims"]:
         claim.can_release = permissions.can_release(request.user, claim)
@@ -75,6 +100,172 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
         claim.contributor.user_id == request.user.pk for claim in context["claims"]
     )
     return render(request, "sections/section_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """The editor: GET shows it from the latest revision; POST saves (or, with the
+    Preview button and no JavaScript, shows the preview and saves nothing)."""
+    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    if request.method != "POST":
+        latest = section_.revisions.order_by("-created_at", "-id").first()
+        form = EditForm(
+            initial={
+                "title": section_.title,
+                "body": section_.body,
+                "base": latest.pk if latest else None,
+            }
+        )
+        return _edit_page(request, section_, form=form)
+    form = EditForm(request.POST)
+    if not form.is_valid():
+        return _edit_page(request, section_, form=form, status=422)
+    data = form.cleaned_data
+    if "preview" in request.POST:
+        preview = assembly.preview_section(
+            section_, title=data["title"], body=data["body"]
+        )
+        return _edit_page(request, section_, form=form, preview_html=preview)
+    try:
+        saved = revisions.save_edit(
+            section_,
+            title=data["title"],
+            body=data["body"],
+            summary=data["summary"],
+            base=data["base"],
+            by=request.user,
+        )
+    except EditConflict as conflict:
+        return _conflict_page(request, section_, conflict, summary=data["summary"])
+    if saved.merged:
+        messages.success(
+            request,
+            "Saved. Someone else had saved in the meantime; their changes were in "
+            "other paragraphs, so both are kept.",
+        )
+    elif saved.changed:
+        messages.success(request, "Saved.")
+    else:
+        messages.info(request, "Nothing changed, so nothing was saved.")
+    return redirect(section_)
+
+
+def _edit_page(request, section, *, form, preview_html=None, status=200, **extra):
+    return render(
+        request,
+        "sections/section_edit.html",
+        {
+            "section": section,
+            "form": form,
+            "preview_html": preview_html,
+            "identifier_form": IdentifierForm(),
+            **extra,
+        },
+        status=status,
+    )
+
+
+def _conflict_page(request, section, conflict: EditConflict, *, summary: str):
+    # The editor again, with the user's text intact and based on the latest revision,
+    # so the next save goes through; beside it, what the other person changed.
+    form = EditForm(
+        initial={
+            "title": conflict.title,
+            "body": conflict.body,
+            "summary": summary,
+            "base": conflict.current.pk,
+        }
+    )
+    return _edit_page(
+        request,
+        section,
+        form=form,
+        status=409,
+        conflict=conflict,
+        their_changes=revisions.word_diff(
+            conflict.base.body if conflict.base else "", conflict.current.body
+        ),
+    )
+
+
+@require_POST
+@login_required
+def live_preview(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """The editor's preview as the text is typed (htmx), numbered as it will be."""
+    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    form = LivePreviewForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("The text is too long to preview.", status=422)
+    preview = assembly.preview_section(
+        section_,
+        title=form.cleaned_data["title"] or section_.title,
+        body=form.cleaned_data["body"],
+    )
+    return render(
+        request,
+        "sections/section_edit.html#live-preview",
+        {"section": section_, "preview_html": preview},
+    )
+
+
+@require_GET
+@login_required
+def section_history(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section)
+    return render(
+        request,
+        "sections/section_history.html",
+        {
+            "section": section_,
+            "rows": selectors.history_for(section_),
+            "can_write": permissions.can_write(request.user, section_.manuscript),
+        },
+    )
+
+
+@require_GET
+@login_required
+def compare_revisions(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section)
+    form = CompareForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Choose two revisions to compare.")
+        return redirect("sections:section-history", manuscript, section)
+    old, new = selectors.revisions_to_compare(
+        section_, form.cleaned_data["old"], form.cleaned_data["new"]
+    )
+    return render(
+        request,
+        "sections/section_compare.html",
+        {
+            "section": section_,
+            "old": old,
+            "new": new,
+            "title_diff": revisions.word_diff(old.title, new.title),
+            "body_diff": revisions.word_diff(old.body, new.body),
+        },
+    )
+
+
+@require_POST
+@login_required
+def restore_revision(request: HttpRequest, pk: int) -> HttpResponse:
+    revision = permissions.get_revision(request.user, pk, write=True)
+    saved = revisions.restore(revision, by=request.user)
+    if saved.changed:
+        messages.success(
+            request,
+            f"Restored the text of {revision.created_at:%Y-%m-%d %H:%M} as a new "
+            "revision; nothing in the history was removed.",
+        )
+    else:
+        messages.info(request, "That is already the current text.")
+    return redirect(revision.section)
 
 
 @require_POST
@@ -294,3 +485,285 @@ def set_reference_alias(request: HttpRequest, pk: int) -> HttpResponse:
     return _reference_page(
         request, reference, manual_form=ManualRecordForm(), alias_form=form, status=422
     )
+
+
+# Structure
+
+
+def _back_to_outline(section: Section) -> HttpResponse:
+    """The outline, scrolled to the section's row."""
+    return redirect(
+        f"{reverse('sections:home')}#outline-{section.manuscript.slug}-{section.slug}"
+    )
+
+
+@require_POST
+@login_required
+def add_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """Add a section after this one and its subsections, or as its first child."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    form = AddSectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "A new section needs a title of at most 500 characters."
+        )
+        return _back_to_outline(section_)
+    as_child = form.cleaned_data["as_child"]
+    try:
+        added = outline.add_section(
+            section_.manuscript,
+            title=form.cleaned_data["title"],
+            after=section_,
+            as_child=as_child,
+            by=request.user,
+        )
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+        return _back_to_outline(section_)
+    where = "under" if as_child else "after"
+    messages.success(request, f"“{added.title}” added {where} “{section_.title}”.")
+    return _back_to_outline(added)
+
+
+@require_POST
+@login_required
+def rename_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """Retitle the section; its slug, and so its links, stay."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    form = SectionTitleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A title is required, at most 500 characters.")
+        return _back_to_outline(section_)
+    old_title = section_.title
+    try:
+        outline.rename(section_, title=form.cleaned_data["title"], by=request.user)
+        messages.success(request, f"“{old_title}” is now “{section_.title}”.")
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+    return _back_to_outline(section_)
+
+
+@require_POST
+@login_required
+def move_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """Swap the section, with its subsections, with the one before or after."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A section moves up or down.")
+        return _back_to_outline(section_)
+    direction = form.cleaned_data["direction"]
+    try:
+        outline.move(section_, direction=direction)
+        messages.success(request, f"“{section_.title}” moved {direction}.")
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+    return _back_to_outline(section_)
+
+
+@require_POST
+@login_required
+def indent_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """Make the section the last subsection of the one before it."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    try:
+        outline.indent(section_)
+        messages.success(
+            request, f"“{section_.title}” is now under “{section_.parent.title}”."
+        )
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+    return _back_to_outline(section_)
+
+
+@require_POST
+@login_required
+def outdent_section(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    """Move the section out of its parent, after the parent's subsections."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    try:
+        outline.outdent(section_)
+        messages.success(request, f"“{section_.title}” moved out one level.")
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+    return _back_to_outline(section_)
+
+
+@require_POST
+@login_required
+def remove_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    """Soft-remove the section and its subsections; Restore undoes it."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    try:
+        outline.remove(section_, by=request.user)
+        messages.success(
+            request,
+            f"“{section_.title}” removed. Undo: Restore it under Removed sections.",
+        )
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+    return redirect("sections:home")
+
+
+@require_POST
+@login_required
+def restore_section(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    """Bring a removed section back where it was."""
+    section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
+    try:
+        outline.restore(section_, by=request.user)
+        messages.success(request, f"“{section_.title}” restored.")
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+        return redirect("sections:home")
+    return _back_to_outline(section_)
+
+
+# Comments
+
+
+def _comment_flags(user: permissions.User, threads: list[Comment]) -> list[Comment]:
+    """Mark each shown comment with `can_change`: whether the user may edit or
+    delete it (a deleted one has nothing left to change)."""
+    for thread in threads:
+        for comment in [thread, *thread.shown_replies]:
+            comment.can_change = (
+                comment.deleted_at is None
+                and permissions.can_change_comment(user, comment)
+            )
+    return threads
+
+
+def _comments_context(request: HttpRequest, section: Section, **extra: object) -> dict:
+    return {
+        "section": section,
+        "threads": _comment_flags(request.user, selectors.comments_for(section)),
+        "can_write": permissions.can_write(request.user, section.manuscript),
+        "can_moderate": permissions.can_moderate(request.user, section.manuscript),
+        **extra,
+    }
+
+
+def _comments_answer(
+    request: HttpRequest, comment: Comment, *, notice: str = "", error: bool = False
+) -> HttpResponse:
+    """After a change: the threads alone for htmx, else back to the comment (PRG)."""
+    if request.htmx:
+        return render(
+            request,
+            "sections/_comments.html#comments",
+            _comments_context(
+                request, comment.section, notice=notice, notice_is_error=error
+            ),
+        )
+    if notice:
+        (messages.error if error else messages.success)(request, notice)
+    return redirect(comment)
+
+
+def _comments_rejected(
+    request: HttpRequest, section: Section, **failed: object
+) -> HttpResponse:
+    """422 with the threads and the failed form, the user's text still in it: the
+    partial for htmx, else a small page around it (nothing typed is lost)."""
+    template = "sections/comments_page.html"
+    if request.htmx:
+        template = "sections/_comments.html#comments"
+    return render(
+        request, template, _comments_context(request, section, **failed), status=422
+    )
+
+
+@require_POST
+@login_required
+def post_comment(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
+    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = comments.post(
+                section_,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                quote=form.cleaned_data["quote"],
+            )
+            return _comments_answer(request, comment)
+        except comments.QuoteNotFound as error:
+            form.add_error("quote", str(error))
+    return _comments_rejected(request, section_, comment_form=form)
+
+
+@require_POST
+@login_required
+def reply_to_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, discuss=True)
+    form = CommentBodyForm(request.POST)
+    if not form.is_valid():
+        return _comments_rejected(
+            request,
+            comment.section,
+            reply_form=form,
+            failed_reply_to=comment.reply_to_id or comment.pk,
+        )
+    answer = comments.reply(comment, by=request.user, body=form.cleaned_data["body"])
+    return _comments_answer(request, answer)
+
+
+@require_POST
+@login_required
+def edit_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, write=True)
+    form = CommentBodyForm(request.POST)
+    if not form.is_valid():
+        return _comments_rejected(
+            request, comment.section, edit_form=form, failed_edit_of=comment.pk
+        )
+    try:
+        comments.edit(comment, by=request.user, body=form.cleaned_data["body"])
+    except comments.CommentGone as error:
+        return _comments_answer(request, comment, notice=str(error), error=True)
+    return _comments_answer(request, comment)
+
+
+@require_POST
+@login_required
+def delete_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, write=True)
+    comments.delete(comment, by=request.user)
+    return _comments_answer(request, comment, notice="Comment deleted.")
+
+
+@require_POST
+@login_required
+def resolve_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, discuss=True)
+    comments.resolve(comment, by=request.user)
+    return _comments_answer(request, comment)
+
+
+@require_POST
+@login_required
+def reopen_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, discuss=True)
+    comments.reopen(comment, by=request.user)
+    return _comments_answer(request, comment)
+
+
+@require_POST
+@login_required
+def comment_to_todo(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = permissions.get_comment(request.user, pk, moderate=True)
+    try:
+        _, created = comments.to_todo(comment, by=request.user)
+    except comments.CommentGone as error:
+        return _comments_answer(request, comment, notice=str(error), error=True)
+    notice = (
+        "The comment is now a TODO item."
+        if created
+        else "This comment is already a TODO item."
+    )
+    return _comments_answer(request, comment, notice=notice)

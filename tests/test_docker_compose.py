@@ -29,9 +29,9 @@ WEB_STARTUP = [f"python {DEPLOY_CHECK}", "python manage.py migrate --noinput"]
 
 
 def settings_env_names() -> set[str]:
-    """Names settings.py reads through env_str/env_bool/env_int/env_list."""
+    """Names settings.py reads through its env_* helpers."""
     tree = ast.parse((ROOT / "reviewapp" / "settings.py").read_text())
-    readers = {"env_str", "env_bool", "env_int", "env_list"}
+    readers = {"env_str", "env_bool", "env_int", "env_float", "env_list"}
     return {
         node.args[0].value
         for node in ast.walk(tree)

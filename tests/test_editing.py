@@ -1,0 +1,189 @@
+"""Editing a section in the browser's plain form: saves, merges, conflicts, the live
+preview, history, comparison and restore. Nothing a contributor typed is ever lost."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sections import revisions
+from sections.models import Revision
+from tests.factories import make_manuscript, make_section
+
+PARAGRAPHS = "First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n"
+
+
+@pytest.fixture
+def section(db, maintainer):
+    section = make_section(make_manuscript("Editing review"), "Intro", body="")
+    revisions.save_edit(section, body=PARAGRAPHS, by=maintainer, summary="Start")
+    section.refresh_from_db()
+    return section
+
+
+def url(section, name: str) -> str:
+    return reverse(f"sections:{name}", args=[section.manuscript.slug, section.slug])
+
+
+def open_editor(client: Client, section) -> dict:
+    """What the editor's form holds when it is opened: the fields a browser sends."""
+    form = client.get(url(section, "section-edit")).context["form"]
+    return {name: form.initial.get(name) or "" for name in ["title", "body", "base"]}
+
+
+def test_a_contributor_edits_and_the_section_and_history_show_it(
+    contributor_client, section, django_capture_on_commit_callbacks
+):
+    fields = open_editor(contributor_client, section)
+    fields.update(body=PARAGRAPHS + "\nA fourth paragraph.\n", summary="Add a fourth")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = contributor_client.post(url(section, "section-edit"), fields)
+
+    assert response.status_code == 302
+    page = contributor_client.get(response.url)
+    assert "A fourth paragraph." in page.text
+    history = contributor_client.get(url(section, "section-history"))
+    newest = history.context["rows"][0]
+    assert newest.revision.summary == "Add a fourth"
+    assert newest.size_change == len("\nA fourth paragraph.\n")
+    assert str(newest.revision.author) == "carol"
+
+
+def test_edits_of_different_paragraphs_since_the_same_base_are_merged(
+    contributor_client, section
+):
+    other = Client()
+    other.force_login(section.revisions.first().author.user)
+    mine, theirs = open_editor(contributor_client, section), open_editor(other, section)
+
+    theirs["body"] = PARAGRAPHS.replace("Third", "Their third")
+    assert other.post(url(section, "section-edit"), theirs).status_code == 302
+    mine["body"] = PARAGRAPHS.replace("First", "My first")
+    response = contributor_client.post(url(section, "section-edit"), mine, follow=True)
+
+    assert "both are kept" in response.text
+    section.refresh_from_db()
+    assert (
+        section.body
+        == "My first paragraph.\n\nSecond paragraph.\n\nTheir third paragraph.\n"
+    )
+
+
+def test_overlapping_edits_get_a_conflict_page_with_the_text_intact(
+    contributor_client, maintainer_client, section
+):
+    mine = open_editor(contributor_client, section)
+    theirs = open_editor(maintainer_client, section)
+    theirs["body"] = PARAGRAPHS.replace("Second paragraph.", "Second, theirs.")
+    maintainer_client.post(url(section, "section-edit"), theirs)
+    mine["body"] = PARAGRAPHS.replace(
+        "Second paragraph.", "Second, mine & <b>bold</b>."
+    )
+
+    response = contributor_client.post(url(section, "section-edit"), mine)
+
+    assert response.status_code == 409
+    assert "Someone saved this section while you were editing" in response.text
+    form = response.context["form"]
+    assert form.initial["body"] == mine["body"]
+    assert "Second, mine &amp; &lt;b&gt;bold&lt;/b&gt;." in response.text
+    assert ("added", "theirs") in response.context["their_changes"]
+    section.refresh_from_db()
+    assert section.body == theirs["body"]
+    # Reconciled and saved again from the conflict page, on top of theirs.
+    retry = {**mine, "base": form.initial["base"], "body": "Reconciled.\n"}
+    assert (
+        contributor_client.post(url(section, "section-edit"), retry).status_code == 302
+    )
+    section.refresh_from_db()
+    assert section.body == "Reconciled.\n"
+
+
+def test_an_invalid_edit_is_refused_with_the_text_kept(contributor_client, section):
+    fields = open_editor(contributor_client, section)
+    fields.update(title="", body="Words I must not lose.")
+
+    response = contributor_client.post(url(section, "section-edit"), fields)
+
+    assert response.status_code == 422
+    assert "Words I must not lose." in response.text
+    assert section.revisions.count() == 1
+
+
+def test_live_preview_numbers_citations_as_the_manuscript_will(
+    contributor_client, section, maintainer
+):
+    earlier = make_section(section.manuscript, "Background", position=0)
+    revisions.save_edit(earlier, body="Known [@doi:10.1/known].", by=maintainer)
+
+    response = contributor_client.post(
+        url(section, "section-live-preview"),
+        {"title": "Intro", "body": "New [@doi:10.1/new] and known [@doi:10.1/known]."},
+    )
+
+    assert response.status_code == 200
+    assert re.findall(r'href="#ref-(\d+)"', response.text) == ["2", "1"]
+    assert "doi:10.1/new: new; its metadata is fetched once you save" in response.text
+    assert section.revisions.count() == 1  # a preview saves nothing
+
+
+def test_preview_button_works_without_javascript_and_saves_nothing(
+    contributor_client, section
+):
+    fields = open_editor(contributor_client, section)
+    fields.update(body="**Bold** draft", preview="1")
+
+    response = contributor_client.post(url(section, "section-edit"), fields)
+
+    assert response.status_code == 200
+    assert "<strong>Bold</strong> draft" in response.text
+    assert section.revisions.count() == 1
+
+
+def test_two_revisions_compare_word_by_word(contributor_client, section, contributor):
+    first = section.revisions.get()
+    revisions.save_edit(
+        section, body=PARAGRAPHS.replace("Second", "Another second"), by=contributor
+    )
+    second = section.revisions.order_by("-id").first()
+
+    response = contributor_client.get(
+        url(section, "section-compare"), {"old": second.pk, "new": first.pk}
+    )
+
+    assert response.status_code == 200
+    assert "<del>Second</del><ins>Another second</ins> paragraph." in response.text
+
+
+def test_restoring_an_old_revision_adds_a_revision_and_keeps_history(
+    contributor_client, section, contributor
+):
+    first = section.revisions.get()
+    revisions.save_edit(section, body="Rewritten entirely.\n", by=contributor)
+
+    restore = reverse("sections:revision-restore", args=[first.pk])
+    assert contributor_client.get(restore).status_code == 405
+    assert contributor_client.post(restore).status_code == 302
+
+    section.refresh_from_db()
+    assert section.body == PARAGRAPHS
+    assert section.revisions.count() == 3
+    assert section.revisions.order_by("-id").first().summary.startswith("Restored")
+
+
+def test_the_public_can_neither_edit_nor_read_history(client: Client, section):
+    for name in ["section-edit", "section-history", "section-compare"]:
+        response = client.get(url(section, name))
+        assert response.status_code == 302, name
+        assert response.url.startswith(reverse("account_login"))
+    response = client.post(url(section, "section-edit"), {"title": "x", "body": "y"})
+    assert response.status_code == 302
+    first = section.revisions.get()
+    assert client.post(
+        reverse("sections:revision-restore", args=[first.pk])
+    ).url.startswith(reverse("account_login"))
+    assert Revision.objects.filter(section=section).count() == 1
