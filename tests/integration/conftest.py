@@ -35,6 +35,15 @@ def _missing_services() -> str | None:
 
 
 @pytest.fixture
+def postgresql(transactional_db) -> None:
+    """PostgreSQL's row locks and concurrency, which SQLite does not have."""
+    if connection.vendor != "postgresql":
+        if IN_CI:
+            pytest.fail("CI: the concurrency tests need PostgreSQL (DATABASE_URL)")
+        pytest.skip("the concurrency tests need PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
 def services(transactional_db) -> None:
     missing = _missing_services()
     if missing:

@@ -7,11 +7,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from sections import revisions
 from sections.exceptions import EditConflict
-from tests.conftest import IN_CI
 from tests.factories import make_manuscript, make_section, make_user
 
 pytestmark = pytest.mark.integration
@@ -19,14 +18,6 @@ WRITERS = 20
 # Sixteen paragraphs, one for each of the first sixteen writers; the last four all
 # rewrite the first paragraph, so at most one of them can avoid a conflict with it.
 PARAGRAPHS = [f"Paragraph {n}." for n in range(16)]
-
-
-@pytest.fixture
-def postgresql(transactional_db) -> None:
-    if connection.vendor != "postgresql":
-        if IN_CI:
-            pytest.fail("CI: the concurrency test needs PostgreSQL (DATABASE_URL)")
-        pytest.skip("the concurrency test needs PostgreSQL (set DATABASE_URL)")
 
 
 def test_twenty_concurrent_saves_are_each_kept_or_refused(postgresql):

@@ -8,25 +8,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from sections import outline, revisions, tasks
 from sections.models import Section
-from tests.conftest import IN_CI
 from tests.factories import make_manuscript, make_section, make_user
 
 pytestmark = pytest.mark.integration
 ADDERS = 8
 MOVERS = 4
 EDITORS = 4
-
-
-@pytest.fixture
-def postgresql(transactional_db) -> None:
-    if connection.vendor != "postgresql":
-        if IN_CI:
-            pytest.fail("CI: the concurrency test needs PostgreSQL (DATABASE_URL)")
-        pytest.skip("the concurrency test needs PostgreSQL (set DATABASE_URL)")
 
 
 def test_concurrent_changes_keep_a_dense_reading_order(postgresql):

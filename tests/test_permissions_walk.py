@@ -1,0 +1,122 @@
+"""Every URL of the app, as each role: the anonymous public, a contributor and a
+maintainer. What a role may not do is refused on the server, whatever the page shows."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from sections import claims, comments
+from sections import urls as section_urls
+from sections.models import Claim
+from tests.factories import make_user
+
+PUBLIC = {"home", "healthz", "preview"}
+MAINTAINERS_ONLY = {
+    "section-visibility",
+    "references-retry-failed",
+    "reference-retry",
+    "reference-record",
+    "reference-alias",
+    "section-add",
+    "section-rename",
+    "section-move",
+    "section-indent",
+    "section-outdent",
+    "section-remove",
+    "section-restore",
+    "comment-todo",
+}
+# Someone else's claim and comment: theirs to change, or a maintainer's.
+OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
+READ_ONLY = {
+    "home",
+    "healthz",
+    "preview",
+    "section-detail",
+    "section-history",
+    "section-compare",
+    "citation-health",
+    "cite-helper",
+    "reference-detail",
+}
+BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
+
+
+@pytest.fixture
+def world(seed):
+    """One object of each kind a URL names, none of them the contributor's own."""
+    section = seed.sections.get(title="Protein secondary and tertiary structure")
+    someone = make_user("someone@example.org")
+    claim = claims.claim(section, by=someone)
+    comment = comments.post(section, by=someone, body="A thought.")
+    return {
+        "manuscript": seed.slug,
+        "section": section.slug,
+        "revision": section.revisions.first().pk,
+        "claim": claim.pk,
+        "comment": comment.pk,
+        "reference": seed.references.first().pk,
+    }
+
+
+def every_url(world) -> list[tuple[str, str]]:
+    found = []
+    for pattern in section_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        name = pattern.name
+        kwargs = {
+            key: world[key] for key in pattern.pattern.converters if key != "pk"
+        }
+        if "pk" in pattern.pattern.converters:
+            kind = name.split("-")[0]
+            kwargs["pk"] = world[{"references": "reference"}.get(kind, kind)]
+        url = reverse(f"sections:{name}", kwargs=kwargs)
+        if name == "section-compare":
+            url += f"?old={world['revision']}&new={world['revision']}"
+        found.append((name, url))
+    return found
+
+
+def test_the_walk_covers_every_url(world):
+    names = {name for name, _ in every_url(world)}
+    writes = names - READ_ONLY - BOTH
+    assert MAINTAINERS_ONLY | OWNERS_OR_MAINTAINERS <= writes
+    assert len(names) == len(section_urls.urlpatterns)
+
+
+def test_the_public_reads_only_public_pages(client: Client, world):
+    login = reverse("account_login")
+    for name, url in every_url(world):
+        response = client.get(url)
+        if name in PUBLIC:
+            assert response.status_code == 200, name
+        elif name in READ_ONLY | BOTH:
+            assert response.status_code == 302 and response.url.startswith(login), name
+        else:
+            assert response.status_code == 405, name
+        if name not in READ_ONLY:
+            posted = client.post(url)
+            assert posted.status_code == 302, name
+            assert posted.url.startswith(login), name
+
+
+@pytest.mark.parametrize("role", ["contributor", "maintainer"])
+def test_each_role_gets_what_it_may_and_a_403_for_the_rest(role, world, request):
+    user = request.getfixturevalue(role)
+    client = Client()
+    client.force_login(user)
+    for name, url in every_url(world):
+        if name in READ_ONLY | BOTH:
+            assert client.get(url).status_code == 200, name
+        else:
+            assert client.get(url).status_code == 405, name
+            refused = name in MAINTAINERS_ONLY | OWNERS_OR_MAINTAINERS
+            status = client.post(url).status_code
+            if role == "contributor" and refused:
+                assert status == 403, name
+            else:
+                assert status in {200, 302, 409, 422}, (name, status)
+    if role == "contributor":
+        assert Claim.objects.active().filter(pk=world["claim"]).exists()
