@@ -66,9 +66,7 @@ def every_url(world) -> list[tuple[str, str]]:
     for pattern in section_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
         name = pattern.name
-        kwargs = {
-            key: world[key] for key in pattern.pattern.converters if key != "pk"
-        }
+        kwargs = {key: world[key] for key in pattern.pattern.converters if key != "pk"}
         if "pk" in pattern.pattern.converters:
             kind = name.split("-")[0]
             kwargs["pk"] = world[{"references": "reference"}.get(kind, kind)]
@@ -93,7 +91,8 @@ def test_the_public_reads_only_public_pages(client: Client, world):
         if name in PUBLIC:
             assert response.status_code == 200, name
         elif name in READ_ONLY | BOTH:
-            assert response.status_code == 302 and response.url.startswith(login), name
+            assert response.status_code == 302, name
+            assert response.url.startswith(login), name
         else:
             assert response.status_code == 405, name
         if name not in READ_ONLY:
