@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint fmt check worker beat bench clean
+.PHONY: run test lint fmt check worker beat bench bench-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ beat: $(VENV)/.installed-run
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.preview_load
+
+## bench-services: resolution and edit round trip; needs DATABASE_URL (a scratch
+## PostgreSQL database) and REDIS_URL
+bench-services: $(VENV)/.installed-test
+	$(BIN)/python -m bench.edit
+	$(BIN)/python -m bench.resolve
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
