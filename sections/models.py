@@ -155,6 +155,10 @@ class Revision(models.Model):
     based_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Against the revision before it, counted at save time, so contributions need no
+    # diffing when they are read.
+    words_added = models.PositiveIntegerField(default=0)
+    words_removed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -178,8 +182,11 @@ class Claim(models.Model):
         Contributor, on_delete=models.CASCADE, related_name="claims"
     )
     note = models.TextField(blank=True)
+    target_date = models.DateField(null=True, blank=True)
     since = models.DateTimeField(default=timezone.now)
     released_at = models.DateTimeField(null=True, blank=True)
+    # When the claimant was told the claim went stale, so they are told once.
+    stale_notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClaimQuerySet.as_manager()
 
@@ -254,6 +261,19 @@ class TodoItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="todos",
     )
+    # Closed by hand (who, when), or found gone from the text in this revision.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        Contributor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="closed_todos",
+    )
+    resolved_in = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TodoQuerySet.as_manager()
@@ -552,3 +572,71 @@ class AssembledSection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} in {self.render}"
+
+
+class LinkRequest(models.Model):
+    """A user asks to be the contributor the text named before they had an account."""
+
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="link_requests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_approved = models.BooleanField(null=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "user"],
+                condition=Q(decided_at__isnull=True),
+                name="one_open_link_request_per_user_and_contributor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to be {self.contributor}"
+
+
+class Activity(models.Model):
+    """Something that happened in a manuscript, for the activity feed. Append-only."""
+
+    class Kind(models.TextChoices):
+        EDIT = "edit", "Edit"
+        COMMENT = "comment", "Comment"
+        CLAIM = "claim", "Claim"
+        TODO = "todo", "TODO"
+        REFERENCE = "reference", "Reference"
+        STRUCTURE = "structure", "Structure"
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="activities"
+    )
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind)
+    summary = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["manuscript", "-created_at"], name="activity_by_manuscript"
+            ),
+            models.Index(fields=["section", "-created_at"], name="activity_by_section"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -64,6 +64,7 @@ def save_edit(
         section.body, section.title = body, title
         section.updated_at = timezone.now()
         section.save(update_fields=["body", "title", "updated_at"])
+        added, removed = word_changes(latest.body if latest else "", body)
         revision = Revision.objects.create(
             section=section,
             title=title,
@@ -71,6 +72,8 @@ def save_edit(
             author=contributors.for_user(by),
             summary=summary,
             based_on=latest,
+            words_added=added,
+            words_removed=removed,
         )
         references.fetch_new(records.sync_section(section))
         todos.sync_from_text(section)
@@ -110,6 +113,19 @@ def restore(revision: Revision, *, by: AbstractBaseUser) -> SavedEdit:
         by=by,
         summary=f"Restored the revision of {revision.created_at:%Y-%m-%d %H:%M} UTC",
     )
+
+
+def word_changes(old: str, new: str) -> tuple[int, int]:
+    """How many words new adds to old, and how many it removes."""
+    a, b = old.split(), new.split()
+    added = removed = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, a, b, autojunk=False
+    ).get_opcodes():
+        if op != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    return added, removed
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:

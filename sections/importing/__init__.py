@@ -215,6 +215,7 @@ def _store_sections(
             title=s.title,
             body=s.body,
             summary=f"Imported from {source_name}",
+            words_added=len(s.body.split()),
         )
         for s in sections
     )
