@@ -57,6 +57,7 @@ bench: $(VENV)/.installed-test
 bench-services: $(VENV)/.installed-test
 	$(BIN)/python -m bench.edit
 	$(BIN)/python -m bench.resolve
+	$(BIN)/python -m bench.todo_board
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -202,9 +202,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sections.tasks.retry_due_references",
         "schedule": env_int("CITATION_RETRY_EVERY", 900),
     },
+    # Daily: each stale claim's claimant is emailed once (sections.claims).
+    "notify-stale-claims": {
+        "task": "sections.tasks.notify_stale_claims",
+        "schedule": 24 * 3600,
+    },
 }
 # Many changes in a short while (references resolving) are assembled together.
 ASSEMBLY_DELAY = env_int("ASSEMBLY_DELAY", 2)
+# A claim whose claimant hasn't edited its section in this many days is stale.
+CLAIM_STALE_AFTER_DAYS = env_int("CLAIM_STALE_AFTER_DAYS", 21)
 
 AUTH_PASSWORD_VALIDATORS = [
     {

@@ -157,19 +157,25 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     by the same pipeline, citations numbered across the whole manuscript with this
     text in place. Writes nothing."""
     fragment = rendering.render_fragment(title, body)
+    piece = Piece(
+        section.pk,
+        section.slug,
+        title,
+        section.level,
+        fragment.input_hash,
+        _flat_keys(fragment.html),
+    )
     pieces = [
-        Piece(
-            p.pk, p.slug, title, p.level, fragment.input_hash, _flat_keys(fragment.html)
-        )
-        if p.pk == section.pk
-        else p
+        piece if p.pk == section.pk else p
         for p in _pieces(section.manuscript, Audience.CONTRIBUTORS, show_todos=True)
     ]
+    if piece not in pieces:
+        pieces.append(piece)  # a removed section, numbered after the manuscript
     references = _references(section.manuscript)
     works = references.works
     numbers: dict[str, int] = {}
-    for piece in pieces:
-        for key in piece.keys:
+    for each in pieces:
+        for key in each.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
     entry_html = {
         key: references.entries[works[key].pk]
@@ -178,7 +184,6 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         "fetched once you save</span>"
         for key in numbers
     }
-    piece = next(p for p in pieces if p.pk == section.pk)
     html_ = _section_html(piece, fragment.html, numbers, entry_html, works)
     match = SECTION_BODY.match(html_)
     return rendering.mark_fragment_safe(match.group("body") if match else "")

@@ -33,10 +33,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from sections import contributors, tasks
+from sections import activity, contributors, tasks
 from sections.citations.keys import CITATION_GROUP
 from sections.exceptions import ReviewappError
-from sections.models import Comment, Contributor, Mention, Section, TodoItem
+from sections.models import (
+    Activity,
+    Comment,
+    Contributor,
+    Mention,
+    Section,
+    TodoItem,
+)
 from sections.todos import HANDLE
 
 
@@ -116,6 +123,7 @@ def post(
             section=section, author=author, body=body, quote=quote
         )
         _record_mentions(comment)
+        _record_activity(comment, f"{author} commented on “{section.title}”")
     return comment
 
 
@@ -131,6 +139,7 @@ def reply(comment: Comment, *, by: AbstractBaseUser, body: str) -> Comment:
             reply_to_id=thread_id,
         )
         _record_mentions(answer)
+        _record_activity(answer, f"{author} replied on “{comment.section.title}”")
     return answer
 
 
@@ -190,6 +199,18 @@ def to_todo(comment: Comment, *, by: AbstractBaseUser) -> tuple[TodoItem, bool]:
             "kind": TodoItem.Kind.MANUAL,
             "text": comment.body,
         },
+    )
+
+
+def _record_activity(comment: Comment, summary: str) -> None:
+    """Log a new comment in the activity feed; runs inside the caller's transaction."""
+    activity.record(
+        comment.section.manuscript_id,
+        kind=Activity.Kind.COMMENT,
+        summary=summary,
+        section=comment.section,
+        actor=comment.author,
+        url=comment.get_absolute_url(),
     )
 
 

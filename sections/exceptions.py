@@ -9,6 +9,11 @@ class ImportRejected(ReviewappError):
     """A file can't be imported; nothing was written."""
 
 
+class EditRejected(ReviewappError):
+    """An edit can't be saved as it is (a citation key too long to store); nothing
+    was saved."""
+
+
 class EditConflict(ReviewappError):
     """Someone saved the section since the editor's base revision, and the two
     changes overlap; nothing was saved. Carries what the conflict page shows."""

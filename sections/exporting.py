@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import yaml
 
 from sections.models import Manuscript, Reference
+from sections.selectors import Contribution
 
 
 def to_markdown(manuscript: Manuscript) -> str:
@@ -37,3 +41,43 @@ def to_markdown(manuscript: Manuscript) -> str:
     if tags:
         parts.append("\n".join(tags))
     return "\n\n".join(parts) + "\n"
+
+
+# Activity and contributions
+
+CONTRIBUTION_COLUMNS = [
+    "Contributor",
+    "ORCID",
+    "Revisions",
+    "Words added",
+    "Words removed",
+    "Sections edited",
+    "Comments",
+    "TODOs closed",
+]
+
+
+def contributions_csv(rows: list[Contribution]) -> str:
+    """The contributions table as CSV, the columns of the page plus ORCID."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CONTRIBUTION_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                _spreadsheet_safe(row.contributor.display_name),
+                row.contributor.orcid,
+                row.revisions,
+                row.words_added,
+                row.words_removed,
+                row.sections_edited,
+                row.comments,
+                row.todos_closed,
+            ]
+        )
+    return out.getvalue()
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # Names are typed by users; a spreadsheet would run "=HYPERLINK(…)" as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,11 +1,18 @@
 from django import forms
 
+from sections.models import Activity, Contributor, Section, TodoItem
+from sections.selectors import TodoFilters
+
 
 class ClaimForm(forms.Form):
     note = forms.CharField(
         max_length=500,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "e.g. drafting this week"}),
+    )
+    # Not in the past: claims.claim enforces that rule, the form only the shape.
+    target_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
@@ -103,4 +110,187 @@ class CommentBodyForm(forms.Form):
 
     body = forms.CharField(
         max_length=10_000, error_messages=COMMENT_ERRORS, widget=forms.Textarea
+    )
+
+
+class ActivityFilterForm(forms.Form):
+    """The activity feed's filter: one kind of event, or every kind."""
+
+    kind = forms.ChoiceField(
+        choices=[("", "Everything"), *Activity.Kind.choices], required=False
+    )
+
+
+# Triage board
+
+AGES = [("", "Any age"), ("7", "Older than 7 days"), ("30", "Older than 30 days")]
+AGES += [("90", "Older than 90 days")]
+SORTS = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("priority", "Highest priority first"),
+    ("section", "In section order"),
+]
+PRIORITIES = [(str(value), label) for value, label in TodoItem.Priority.choices]
+
+
+def _people(contributors: list[Contributor]) -> list[tuple[str, str]]:
+    return [(str(c.pk), c.display_name) for c in contributors]
+
+
+class TodoFilterForm(forms.Form):
+    """The board's filters (a GET form); an invalid value falls back to its default."""
+
+    status = forms.ChoiceField(
+        choices=[*TodoItem.Status.choices, ("all", "Any status")], required=False
+    )
+    section = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    assignee = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(
+        choices=[("", "Any kind"), *TodoItem.Kind.choices], required=False
+    )
+    priority = forms.TypedChoiceField(
+        choices=[("", "Any priority"), *PRIORITIES],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    age = forms.TypedChoiceField(
+        choices=AGES, coerce=int, required=False, empty_value=None
+    )
+    sort = forms.ChoiceField(choices=SORTS, required=False)
+
+    def __init__(
+        self,
+        data: object = None,
+        *,
+        sections: list[Section],
+        contributors: list[Contributor],
+    ) -> None:
+        super().__init__(data)
+        # Choices from lists the page reads anyway, so validating costs no query.
+        self.fields["section"].choices = [("", "Any section")] + [
+            (str(s.pk), s.title) for s in sections
+        ]
+        self.fields["assignee"].choices = [
+            ("", "Anyone or nobody"),
+            ("unassigned", "Nobody (unassigned)"),
+            ("me", "Me"),
+            *_people(contributors),
+        ]
+
+    def filters(self) -> TodoFilters:
+        """The valid filters asked for; defaults for the rest."""
+        self.is_valid()
+        data = self.cleaned_data
+        return TodoFilters(
+            status=data.get("status") or TodoItem.Status.OPEN,
+            section=data.get("section"),
+            assignee=data.get("assignee") or "",
+            kind=data.get("kind") or "",
+            priority=data.get("priority"),
+            older_than_days=data.get("age"),
+            sort=data.get("sort") or "newest",
+        )
+
+
+class TodoIdsField(forms.Field):
+    """The ticked items: any number of checkboxes named alike, as pks."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Tick at least one item.",
+        "invalid": "Those items are not on this board.",
+    }
+
+    def to_python(self, value: object) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(pk) for pk in value})
+        except (TypeError, ValueError) as error:
+            raise forms.ValidationError(
+                self.error_messages["invalid"], code="invalid"
+            ) from error
+
+    def validate(self, value: list[int]) -> None:
+        super().validate(value)
+        if len(value) > 1000:
+            raise forms.ValidationError("Change at most 1,000 items at once.")
+
+
+class TodoBulkForm(forms.Form):
+    """A maintainer's change to the ticked items of the board."""
+
+    ACTIONS = [
+        ("assign", "Assign to"),
+        ("prioritise", "Set priority to"),
+        ("done", "Close as done"),
+        ("wont_do", "Close as won't do"),
+        ("reopen", "Reopen"),
+    ]
+
+    items = TodoIdsField()
+    action = forms.ChoiceField(choices=ACTIONS)
+    # Assigning to nobody unassigns.
+    assignee = forms.ModelChoiceField(
+        queryset=Contributor.objects.all(), required=False, empty_label="Nobody"
+    )
+    priority = forms.TypedChoiceField(
+        choices=[("", "—"), *PRIORITIES], coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, data: object = None, *, contributors: list[Contributor]) -> None:
+        # Its own ids: the filters above it on the page have fields of the same names.
+        super().__init__(data, auto_id="bulk_%s")
+        self.fields["assignee"].choices = [("", "Nobody"), *_people(contributors)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("action") == "prioritise" and not data.get("priority"):
+            self.add_error("priority", "Choose the priority to set.")
+        return data
+
+
+class ManualTodoForm(forms.Form):
+    """A TODO item a maintainer writes by hand on a section."""
+
+    section = forms.ModelChoiceField(queryset=Section.objects.none())
+    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    assignee = forms.ModelChoiceField(
+        queryset=Contributor.objects.all(), required=False, empty_label="Nobody"
+    )
+    priority = forms.TypedChoiceField(
+        choices=PRIORITIES, coerce=int, initial=TodoItem.Priority.NORMAL
+    )
+
+    def __init__(
+        self,
+        data: object = None,
+        *,
+        manuscript_id: int,
+        sections: list[Section],
+        contributors: list[Contributor],
+    ) -> None:
+        super().__init__(data, auto_id="new_%s")
+        # Validation looks the pick up in this manuscript; the shown choices come
+        # from the lists the page has read already.
+        self.fields["section"].queryset = Section.objects.present().filter(
+            manuscript_id=manuscript_id
+        )
+        self.fields["section"].choices = [("", "Choose a section")] + [
+            (str(s.pk), s.title) for s in sections
+        ]
+        self.fields["assignee"].choices = [("", "Nobody"), *_people(contributors)]
+
+
+# Claims and my work
+
+
+class LinkDecisionForm(forms.Form):
+    """A maintainer approves or declines one link request."""
+
+    link_request = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("decline", "Decline")]
     )

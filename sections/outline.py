@@ -21,9 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from sections import contributors, revisions, tasks
+from sections import activity, contributors, revisions, tasks
 from sections.exceptions import ReviewappError
-from sections.models import Manuscript, ManuscriptRender, Revision, Section
+from sections.models import (
+    Activity,
+    Manuscript,
+    ManuscriptRender,
+    Revision,
+    Section,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,7 @@ def add_section(
             author=contributors.for_user(by),
             summary="Added",
         )
+        _record(section, f"added “{title}”", by=by)
         tasks.assemble_manuscript.delay_on_commit(manuscript.pk)
     return section
 
@@ -107,6 +114,7 @@ def rename(section: Section, *, title: str, by: AbstractBaseUser) -> Revision:
         current = Section.objects.select_for_update().get(pk=section.pk)
         if title == current.title:
             raise StructureRejected(f"“{title}” already has that title.")
+        # save_edit logs the rename in the activity feed (a title-only save).
         saved = revisions.save_edit(
             current,
             body=current.body,
@@ -118,7 +126,9 @@ def rename(section: Section, *, title: str, by: AbstractBaseUser) -> Revision:
     return saved.revision
 
 
-def move(section: Section, *, direction: Direction) -> None:
+def move(
+    section: Section, *, direction: Direction, by: AbstractBaseUser | None = None
+) -> None:
     """Swap the section, with its subtree, with the previous ("up") or next ("down")
     present sibling. Raises StructureRejected if there is none, or it is removed."""
     with transaction.atomic():
@@ -150,11 +160,12 @@ def move(section: Section, *, direction: Direction) -> None:
         else:
             raise ValueError(f"Unknown direction {direction!r}.")
         tree.save()
+        _record(section, f"moved “{current.title}” {direction}", by=by)
         tasks.assemble_manuscript.delay_on_commit(section.manuscript_id)
     _copy_place(current, section)
 
 
-def indent(section: Section) -> None:
+def indent(section: Section, *, by: AbstractBaseUser | None = None) -> None:
     """Make the section, with its subtree, the last child of its previous present
     sibling. Raises StructureRejected if there is none, or it is removed."""
     with transaction.atomic():
@@ -173,11 +184,12 @@ def indent(section: Section) -> None:
         siblings.remove(current)
         tree.insert(current, parent=before[-1], index=None)
         tree.save()
+        _record(section, f"indented “{current.title}”", by=by)
         tasks.assemble_manuscript.delay_on_commit(section.manuscript_id)
     _copy_place(current, section)
 
 
-def outdent(section: Section) -> None:
+def outdent(section: Section, *, by: AbstractBaseUser | None = None) -> None:
     """Make the section, with its subtree, a sibling of its parent, placed after the
     parent's subtree; the siblings after it stay under the parent. Raises
     StructureRejected at the top level, or if it is removed."""
@@ -195,6 +207,7 @@ def outdent(section: Section) -> None:
         uncles = tree.siblings(parent)
         tree.insert(current, parent=grandparent, index=uncles.index(parent) + 1)
         tree.save()
+        _record(section, f"outdented “{current.title}”", by=by)
         tasks.assemble_manuscript.delay_on_commit(section.manuscript_id)
     _copy_place(current, section)
 
@@ -214,6 +227,7 @@ def remove(section: Section, *, by: AbstractBaseUser) -> None:
         # bring back what someone removed on its own earlier.
         removed = [s.pk for s in tree.subtree(current) if s.removed_at is None]
         Section.objects.filter(pk__in=removed).update(removed_at=now)
+        _record(section, f"removed “{current.title}”", by=by)
         tasks.assemble_manuscript.delay_on_commit(section.manuscript_id)
     section.removed_at = now
     logger.info(
@@ -243,6 +257,7 @@ def restore(section: Section, *, by: AbstractBaseUser) -> None:
             s.pk for s in tree.subtree(current) if s.removed_at == current.removed_at
         ]
         Section.objects.filter(pk__in=restored).update(removed_at=None)
+        _record(section, f"restored “{current.title}”", by=by)
         tasks.assemble_manuscript.delay_on_commit(section.manuscript_id)
     section.removed_at = None
     logger.info(
@@ -364,6 +379,19 @@ def _locked_tree(manuscript_id: int) -> _Tree:
             .filter(manuscript_id=manuscript_id)
             .order_by("position")
         )
+    )
+
+
+def _record(section: Section, change: str, *, by: AbstractBaseUser | None) -> None:
+    """Log a structure change in the activity feed; inside the caller's transaction."""
+    actor = contributors.for_user(by) if by is not None else None
+    activity.record(
+        section.manuscript_id,
+        kind=Activity.Kind.STRUCTURE,
+        summary=f"{actor} {change}" if actor else change[0].upper() + change[1:],
+        section=section,
+        actor=actor,
+        url=section.get_absolute_url(),
     )
 
 

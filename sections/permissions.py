@@ -21,7 +21,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from sections.models import Claim, Comment, Manuscript, Reference, Revision, Section
+from sections.models import (
+    Claim,
+    Comment,
+    Contributor,
+    LinkRequest,
+    Manuscript,
+    Reference,
+    Revision,
+    Section,
+)
 
 MAINTAINERS_GROUP = "Maintainers"
 
@@ -65,10 +74,12 @@ def can_release(user: User, claim: Claim) -> bool:
     )
 
 
-def get_manuscript(user: User, slug: str) -> Manuscript:
+def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscript:
     manuscript = Manuscript.objects.filter(slug=slug).first()
     if manuscript is None or not can_read(user, manuscript):
         raise Http404("No such manuscript.")
+    if moderate and not can_moderate(user, manuscript):
+        raise PermissionDenied("Only maintainers may do this.")
     return manuscript
 
 
@@ -193,3 +204,59 @@ def get_comment(
     if moderate and not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers may do this.")
     return comment
+
+
+# Claims and my work
+
+
+def can_request_link(user: User, contributor: Contributor) -> bool:
+    """Ask to be linked to a contributor: anyone signed in, for one without an
+    account (the rules beyond that are contributors.request_link's)."""
+    return is_contributor(user) and contributor.user_id is None
+
+
+def can_decide_links(user: User) -> bool:
+    """Approve or decline link requests: they hand a person's record to an account,
+    so maintainers only."""
+    return is_maintainer(user)
+
+
+def get_claim_to_read(user: User, pk: int) -> Claim:
+    """The claim, if the user may read its manuscript (else 404)."""
+    claim = (
+        Claim.objects.select_related("section__manuscript", "contributor")
+        .filter(pk=pk)
+        .first()
+    )
+    if claim is None or not can_read(user, claim.section.manuscript):
+        raise Http404("No such claim.")
+    if claim.section.removed_at and not can_moderate(user, claim.section.manuscript):
+        raise Http404("No such claim.")
+    return claim
+
+
+def get_link_request(user: User, pk: int) -> LinkRequest:
+    """An open or decided link request, for someone who may decide it: others get a
+    403 if signed in (the claims page shows requests to maintainers only)."""
+    if not is_contributor(user):
+        raise Http404("No such request.")
+    if not can_decide_links(user):
+        raise PermissionDenied("Only maintainers decide who is who.")
+    link_request = (
+        LinkRequest.objects.select_related("contributor", "user").filter(pk=pk).first()
+    )
+    if link_request is None:
+        raise Http404("No such request.")
+    return link_request
+
+
+# Triage board
+
+
+def get_manuscript_to_triage(user: User, slug: str) -> Manuscript:
+    """The manuscript, for a maintainer's triage: 404 unless readable, 403 unless
+    the user may moderate it."""
+    manuscript = get_manuscript(user, slug)
+    if not can_moderate(user, manuscript):
+        raise PermissionDenied("Only maintainers triage TODO items.")
+    return manuscript

@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from sections import contributors
+from sections import activity, contributors
 from sections.citations import http, resolve
 from sections.citations.keys import standardize
 from sections.exceptions import ReviewappError
-from sections.models import FETCHABLE_PREFIXES, Manuscript, Reference
+from sections.models import FETCHABLE_PREFIXES, Activity, Manuscript, Reference
 
 logger = logging.getLogger(__name__)
 
@@ -153,26 +154,44 @@ def fetching_all(keys: list[str], *, owner: str) -> Iterator[set[str]]:
 
 def record_fetched(reference: Reference, fetched: resolve.Fetched) -> None:
     now = timezone.now()
-    _update(
-        reference,
-        csl_fetched=fetched.csl,
-        metadata_source=fetched.source,
-        state=Reference.State.RESOLVED,
-        error="",
-        attempts=0,
-        next_attempt_at=None,
-        fetched_at=now,
-    )
+    with transaction.atomic():
+        if not _update(
+            reference,
+            if_waiting=True,
+            csl_fetched=fetched.csl,
+            metadata_source=fetched.source,
+            state=Reference.State.RESOLVED,
+            error="",
+            attempts=0,
+            next_attempt_at=None,
+            fetched_at=now,
+        ):
+            return
+        _record_activity(reference, f"{reference.key} resolved")
 
 
 def record_failure(reference: Reference, reason: str) -> None:
     """A final answer: the service has no such work, or sent what we can't use."""
-    _update(
-        reference,
-        state=Reference.State.FAILED,
-        error=reason,
-        attempts=reference.attempts + 1,
-        next_attempt_at=None,
+    with transaction.atomic():
+        if not _update(
+            reference,
+            if_waiting=True,
+            state=Reference.State.FAILED,
+            error=reason,
+            attempts=reference.attempts + 1,
+            next_attempt_at=None,
+        ):
+            return
+        _record_activity(reference, f"{reference.key} failed: {reason}")
+
+
+def _record_activity(reference: Reference, summary: str) -> None:
+    """Log a fetch's outcome in the activity feed, with no actor: a task fetched it."""
+    activity.record(
+        reference.manuscript_id,
+        kind=Activity.Kind.REFERENCE,
+        summary=summary,
+        url=reverse("sections:reference-detail", args=[reference.pk]),
     )
 
 
@@ -190,6 +209,7 @@ def record_unavailable(
     if attempts >= settings.CITATION_MAX_ATTEMPTS:
         _update(
             reference,
+            if_waiting=True,
             state=Reference.State.FAILED,
             error=f"{error} (gave up after {attempts} tries; tried again later)",
             attempts=attempts,
@@ -200,6 +220,7 @@ def record_unavailable(
     delay = backoff(attempts, retry_after=error.retry_after)
     _update(
         reference,
+        if_waiting=True,
         error=f"{error} (try {attempts} of {settings.CITATION_MAX_ATTEMPTS})",
         attempts=attempts,
         next_attempt_at=now + timedelta(seconds=delay),
@@ -291,7 +312,9 @@ def set_manual(reference: Reference, *, csl_text: str, by) -> None:
             if reference.csl_fetched
             else Reference.state_without_record(reference.key)
         )
-        _update(reference, csl_manual=None, state=state)
+        with transaction.atomic():
+            _update(reference, csl_manual=None, state=state, attempts=0)
+            queue([reference])  # waiting again, for a service to answer
         return
     try:
         data = json.loads(csl_text)
@@ -311,7 +334,7 @@ def set_manual(reference: Reference, *, csl_text: str, by) -> None:
         csl_manual=record,
         state=Reference.State.RESOLVED,
         error="",
-        metadata_source=f"entered by {author}",
+        metadata_source=f"entered by {author}"[:100],
     )
 
 
@@ -336,23 +359,33 @@ def set_alias(reference: Reference, *, target: str) -> Reference:
             reference,
             alias_of=aliased,
             state=Reference.State.RESOLVED,
-            metadata_source=f"alias of {key}",
+            metadata_source=f"alias of {key}"[:100],
         )
         if created:
             queue([aliased])
     return aliased
 
 
-def _update(reference: Reference, **fields: object) -> None:
-    """Write the fields, and queue re-assembling the manuscript after commit.
+def _update(
+    reference: Reference, *, if_waiting: bool = False, **fields: object
+) -> bool:
+    """Write the fields, and queue re-assembling the manuscript after commit; return
+    whether the row was written.
 
-    `updated_at` is set by hand: update() skips auto_now, and the formatted entry and
-    the assembly's copy of the references tell staleness by it.
+    `if_waiting` is for a fetch's outcome: a maintainer who entered a record or asked
+    again while it was in flight has the last word. `updated_at` is set by hand:
+    update() skips auto_now, and the formatted entry and the assembly's copy of the
+    references tell staleness by it.
     """
     from sections import tasks
 
     fields["updated_at"] = timezone.now()
-    Reference.objects.filter(pk=reference.pk).update(**fields)
+    rows = Reference.objects.filter(pk=reference.pk)
+    if if_waiting:
+        rows = rows.filter(state=Reference.State.PENDING)
+    if not rows.update(**fields):
+        return False
     for name, value in fields.items():
         setattr(reference, name, value)
     tasks.assemble_soon(reference.manuscript_id)
+    return True

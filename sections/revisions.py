@@ -16,10 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from merge3 import Merge3
 
-from sections import claims, contributors, references, tasks, todos
+from sections import activity, claims, contributors, references, tasks, todos
 from sections.citations import records
-from sections.exceptions import EditConflict
-from sections.models import Revision, Section
+from sections.citations.keys import find_citekeys, standardize
+from sections.exceptions import EditConflict, EditRejected
+from sections.models import Activity, Revision, Section
 
 WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
@@ -48,6 +49,7 @@ def save_edit(
     edits overlap.
     """
     body = body.replace("\r\n", "\n")
+    _refuse_unstorable_keys(body)
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest
         # revision, both pass the base check, and the second silently undo the first.
@@ -75,11 +77,47 @@ def save_edit(
             words_added=added,
             words_removed=removed,
         )
+        _record_activity(section, revision, latest=latest, merged=merged)
         references.fetch_new(records.sync_section(section))
-        todos.sync_from_text(section)
+        todos.sync_from_text(section, revision=revision)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)
     return SavedEdit(revision, merged=merged)
+
+
+def _record_activity(
+    section: Section, revision: Revision, *, latest: Revision | None, merged: bool
+) -> None:
+    """Log the save in the activity feed; runs inside save_edit's transaction."""
+    # A save that only changes the title is a rename (the outline's Rename comes
+    # here too): one STRUCTURE entry, not an edit entry beside a rename entry.
+    if latest is not None and latest.body == revision.body:
+        kind = Activity.Kind.STRUCTURE
+        summary = f"{revision.author} renamed “{latest.title}” to “{revision.title}”"
+    else:
+        kind = Activity.Kind.EDIT
+        summary = f"{revision.author} edited “{revision.title}”"
+        if merged:
+            summary += " (merged with a save made meanwhile)"
+    activity.record(
+        section.manuscript_id,
+        kind=kind,
+        summary=summary,
+        section=section,
+        actor=revision.author,
+        url=section.get_absolute_url(),
+    )
+
+
+def _refuse_unstorable_keys(body: str) -> None:
+    """Citation keys are stored in columns of 500 characters (a web address with a
+    long tracking query can be longer): say so rather than fail the save."""
+    for found in find_citekeys(body):
+        if max(len(found.key_as_written), len(standardize(found.key_as_written))) > 500:
+            raise EditRejected(
+                f"The citation key “{found.key_as_written[:60]}…” is longer than 500 "
+                "characters; shorten it (a web address without its query, say)."
+            )
 
 
 def _merge(

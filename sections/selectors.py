@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     Exists,
@@ -15,17 +17,23 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Length
 from django.http import Http404
+from django.utils import timezone
 
-from sections import assembly, comments
+from sections import assembly, claims, comments
 from sections.models import (
+    Activity,
     Citation,
     Claim,
     Comment,
+    Contributor,
+    LinkRequest,
     Manuscript,
     ManuscriptRender,
+    Mention,
     Reference,
     Revision,
     Section,
@@ -79,7 +87,10 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
         .prefetch_related(
             Prefetch(
                 "claims",
-                queryset=Claim.objects.active().select_related("contributor"),
+                # Claims and my work: each claim knows whether it is stale.
+                queryset=claims.with_staleness(Claim.objects.active()).select_related(
+                    "contributor"
+                ),
                 to_attr="active_claims",
             )
         )
@@ -187,7 +198,8 @@ class CitationHealth:
 
 def citation_health(manuscript: Manuscript) -> CitationHealth:
     """What a maintainer fixes to keep the references healthy, and where it is cited."""
-    citing = Citation.objects.select_related("section__manuscript").order_by(
+    citing = Citation.objects.filter(section__removed_at__isnull=True)
+    citing = citing.select_related("section__manuscript").order_by(
         "section__position", "position"
     )
     refs = list(
@@ -371,3 +383,339 @@ def comments_for(section: Section) -> list[Comment]:
             answer.section = section  # known already: no query per reply
         shown.append(thread)
     return shown
+
+
+# Activity and contributions
+
+ACTIVITY_PER_PAGE = 50
+
+
+def activity_page(
+    manuscript: Manuscript,
+    *,
+    section: Section | None = None,
+    kind: str = "",
+    page: str | int | None = None,
+) -> Page:
+    """One page of the manuscript's (or one section's) activity, newest first, in
+    two queries (the count and the page); `kind` empty means every kind."""
+    entries = Activity.objects.filter(manuscript=manuscript).select_related(
+        "actor", "section"
+    )
+    if section is not None:
+        entries = entries.filter(section=section)
+    if kind:
+        entries = entries.filter(kind=kind)
+    return Paginator(
+        entries.order_by("-created_at", "-id"), ACTIVITY_PER_PAGE
+    ).get_page(page)
+
+
+def recent_activity(manuscript: Manuscript, *, limit: int = 50) -> list[Activity]:
+    """The manuscript's latest activity, newest first, for its Atom feed."""
+    return list(
+        Activity.objects.filter(manuscript=manuscript)
+        .select_related("actor", "manuscript")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass
+class SectionContribution:
+    section_id: int
+    title: str
+    slug: str
+    is_removed: bool
+    revisions: int
+    words_added: int
+    words_removed: int
+
+
+@dataclass
+class Contribution:
+    """What one contributor did in a manuscript, for authorship decisions."""
+
+    contributor: Contributor | None  # None only until contributions_for fills it in
+    revisions: int = 0
+    words_added: int = 0
+    words_removed: int = 0
+    sections_edited: int = 0
+    comments: int = 0
+    todos_closed: int = 0
+    by_section: list[SectionContribution] = field(default_factory=list)
+
+
+def contributions_for(manuscript: Manuscript) -> list[Contribution]:
+    """One row per contributor who revised, commented or closed a TODO in the
+    manuscript (removed sections included: the work was done), most revisions
+    first, in five queries whatever the size. Revisions without an author (the
+    import) count for no one; deleted comments don't count."""
+    in_manuscript = Q(section__manuscript=manuscript)
+    rows: dict[int, Contribution] = {}
+
+    def row(contributor_id: int) -> Contribution:
+        return rows.setdefault(contributor_id, Contribution(contributor=None))
+
+    revisions = Revision.objects.filter(in_manuscript, author__isnull=False)
+    for totals in (
+        revisions.values("author")
+        .annotate(
+            n=Count("id"),
+            added=Sum("words_added"),
+            removed=Sum("words_removed"),
+            sections=Count("section", distinct=True),
+        )
+        .order_by()
+    ):
+        contribution = row(totals["author"])
+        contribution.revisions = totals["n"]
+        contribution.words_added = totals["added"] or 0
+        contribution.words_removed = totals["removed"] or 0
+        contribution.sections_edited = totals["sections"]
+    for totals in (
+        revisions.values(
+            "author",
+            "section",
+            "section__title",
+            "section__slug",
+            "section__removed_at",
+            "section__position",
+        )
+        .annotate(n=Count("id"), added=Sum("words_added"), removed=Sum("words_removed"))
+        .order_by("author", "section__position")
+    ):
+        row(totals["author"]).by_section.append(
+            SectionContribution(
+                section_id=totals["section"],
+                title=totals["section__title"],
+                slug=totals["section__slug"],
+                is_removed=totals["section__removed_at"] is not None,
+                revisions=totals["n"],
+                words_added=totals["added"] or 0,
+                words_removed=totals["removed"] or 0,
+            )
+        )
+    for totals in (
+        Comment.objects.filter(in_manuscript, deleted_at__isnull=True)
+        .values("author")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row(totals["author"]).comments = totals["n"]
+    for totals in (
+        TodoItem.objects.filter(in_manuscript, closed_by__isnull=False)
+        .values("closed_by")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row(totals["closed_by"]).todos_closed = totals["n"]
+    for contributor in Contributor.objects.filter(pk__in=rows):
+        rows[contributor.pk].contributor = contributor
+    return sorted(
+        # A contributor deleted between the queries has no row to show.
+        (c for c in rows.values() if c.contributor is not None),
+        key=lambda c: (-c.revisions, -c.words_added, c.contributor.display_name),
+    )
+
+
+# Triage board
+
+
+TODO_SORTS = {
+    "newest": ["-created_at", "-id"],
+    "oldest": ["created_at", "id"],
+    "priority": ["-priority", "-created_at", "-id"],
+    "section": ["section__position", "start", "id"],
+}
+
+
+@dataclass(frozen=True)
+class TodoFilters:
+    """What the triage board shows: every field narrows the list, all combine."""
+
+    status: str = TodoItem.Status.OPEN  # or "all"
+    section: int | None = None
+    assignee: str = ""  # "", "unassigned", "me" or a contributor's pk
+    kind: str = ""
+    priority: int | None = None
+    older_than_days: int | None = None
+    sort: str = "newest"
+
+
+def todos_matching(
+    manuscript: Manuscript,
+    filters: TodoFilters,
+    *,
+    viewer_id: int | None,
+    now: datetime | None = None,
+) -> QuerySet[TodoItem]:
+    """The manuscript's items (of present sections) that pass the filters, sorted,
+    with what a row shows joined in: one query however many rows are read."""
+    items = TodoItem.objects.filter(
+        section__manuscript=manuscript, section__removed_at__isnull=True
+    ).select_related("section__manuscript", "assignee", "suggested_assignee")
+    if filters.status != "all":
+        items = items.filter(status=filters.status)
+    if filters.section:
+        items = items.filter(section_id=filters.section)
+    if filters.assignee == "unassigned":
+        items = items.filter(assignee__isnull=True)
+    elif filters.assignee == "me":
+        # By the account, not its contributor row: no lookup, and nobody's match
+        # for a user who has none yet.
+        items = items.filter(assignee__user_id=viewer_id)
+    elif filters.assignee:
+        items = items.filter(assignee_id=int(filters.assignee))
+    if filters.kind:
+        items = items.filter(kind=filters.kind)
+    if filters.priority:
+        items = items.filter(priority=filters.priority)
+    if filters.older_than_days:
+        cutoff = (now or timezone.now()) - timedelta(days=filters.older_than_days)
+        items = items.filter(created_at__lt=cutoff)
+    return items.order_by(*TODO_SORTS.get(filters.sort, TODO_SORTS["newest"]))
+
+
+def sections_with_open_todos(manuscript: Manuscript) -> list[Section]:
+    """Present sections in reading order, each with `open_todos`, in one query."""
+    return list(
+        manuscript.sections.present()
+        .annotate(
+            open_todos=Count("todos", filter=Q(todos__status=TodoItem.Status.OPEN))
+        )
+        .order_by("position")
+    )
+
+
+def contributors_to_assign() -> list[Contributor]:
+    """Everyone an item can be assigned to, by name."""
+    return list(Contributor.objects.order_by("display_name", "pk"))
+
+
+TODOS_PER_PAGE = 50
+
+
+def todo_page(
+    manuscript: Manuscript,
+    filters: TodoFilters,
+    *,
+    viewer_id: int | None,
+    page_number: str | int | None,
+    now: datetime | None = None,
+) -> Page:
+    """One page of the triage board: a count query and a rows query."""
+    items = todos_matching(manuscript, filters, viewer_id=viewer_id, now=now)
+    return Paginator(items, TODOS_PER_PAGE).get_page(page_number)
+
+
+# Claims and my work
+
+
+def stale_claims(manuscript: Manuscript, *, now: datetime) -> list[Claim]:
+    """The manuscript's stale claims (claims.with_staleness says what stale is)."""
+    return list(
+        claims.stale(Claim.objects.filter(section__manuscript=manuscript), now=now)
+        .select_related("contributor", "section")
+        .order_by("section__position", "since")
+    )
+
+
+@dataclass
+class ClaimsPage:
+    """Every active claim of a manuscript, stale first, and the open link requests."""
+
+    claims: list[Claim]
+    link_requests: list[LinkRequest]
+    # The contributors the reader has already asked to be, so no button twice.
+    requested_by_reader: set[int]
+
+    @property
+    def stale_count(self) -> int:
+        return sum(1 for claim in self.claims if claim.is_stale)
+
+
+def claims_page(
+    manuscript: Manuscript, *, reader: AbstractBaseUser, now: datetime
+) -> ClaimsPage:
+    """The claims page in three queries, whatever the number of claims."""
+    active = claims.with_staleness(
+        Claim.objects.active().filter(
+            section__manuscript=manuscript, section__removed_at__isnull=True
+        ),
+        now=now,
+    )
+    return ClaimsPage(
+        claims=list(
+            active.select_related("contributor", "section__manuscript").order_by(
+                "-is_stale", "section__position", "since"
+            )
+        ),
+        # Requests aren't tied to a manuscript (a person is the same everywhere).
+        link_requests=list(
+            LinkRequest.objects.filter(decided_at__isnull=True)
+            .select_related("contributor", "user")
+            .order_by("created_at")
+        ),
+        requested_by_reader=set(
+            LinkRequest.objects.filter(
+                user=reader, decided_at__isnull=True
+            ).values_list("contributor_id", flat=True)
+        ),
+    )
+
+
+@dataclass
+class MyWork:
+    contributor: Contributor | None
+    claims: list[Claim] = field(default_factory=list)
+    todos: list[TodoItem] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    replies: list[Comment] = field(default_factory=list)
+
+
+MY_WORK_LIMIT = 50
+
+
+def my_work(user: AbstractBaseUser, *, now: datetime) -> MyWork:
+    """The user's active claims (stale marked), open TODOs assigned to them, the
+    latest mentions of them and replies to their comments: five queries at most."""
+    contributor = Contributor.objects.filter(user=user).first()
+    if contributor is None:
+        return MyWork(contributor=None)
+    present = {"section__removed_at__isnull": True}
+    return MyWork(
+        contributor=contributor,
+        claims=list(
+            claims.with_staleness(
+                Claim.objects.active().filter(contributor=contributor, **present),
+                now=now,
+            )
+            .select_related("section__manuscript")
+            .order_by("-is_stale", "section__manuscript__title", "section__position")
+        ),
+        todos=list(
+            TodoItem.objects.open()
+            .filter(assignee=contributor, **present)
+            .select_related("section__manuscript")
+            .order_by("-priority", "section__position", "start", "id")
+        ),
+        mentions=list(
+            Mention.objects.filter(
+                contributor=contributor,
+                comment__deleted_at__isnull=True,
+                comment__section__removed_at__isnull=True,
+            )
+            .select_related("comment__author", "comment__section__manuscript")
+            .order_by("-created_at", "-id")[:MY_WORK_LIMIT]
+        ),
+        # A reply joins its thread's first comment, so these answer the threads
+        # the user started.
+        replies=list(
+            Comment.objects.filter(
+                reply_to__author=contributor, deleted_at__isnull=True, **present
+            )
+            .exclude(author=contributor)
+            .select_related("author", "section__manuscript", "reply_to")
+            .order_by("-created_at", "-id")[:MY_WORK_LIMIT]
+        ),
+    )

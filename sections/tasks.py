@@ -7,8 +7,10 @@ import smtplib
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 
-from sections import assembly, comments, references
+from sections import assembly, claims, comments, references
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -47,8 +49,14 @@ def assemble_soon(manuscript_id: int) -> None:
     Six hundred references resolving one after another would otherwise assemble the
     manuscript six hundred times; one assembly a moment later sees them all.
     """
+    # Marked only once the change is committed: a rolled-back change must not leave
+    # a mark that swallows the changes after it.
+    transaction.on_commit(lambda: _queue_assembly(manuscript_id))
+
+
+def _queue_assembly(manuscript_id: int) -> None:
     if cache.add(_assembly_queued(manuscript_id), True, timeout=300):
-        assemble_manuscript.apply_async_on_commit(
+        assemble_manuscript.apply_async(
             (manuscript_id,), countdown=settings.ASSEMBLY_DELAY
         )
 
@@ -97,3 +105,18 @@ def _again_later(task, args: tuple, delay: float | None) -> None:
 def notify_mention(mention_id: int) -> bool:
     """Email a mentioned contributor about the comment, unless already done."""
     return comments.notify(mention_id)
+
+
+# Claims and my work
+
+
+# Retried only when the mail server fails us; a told claimant is marked in the same
+# transaction as the send, so a rerun tells only those not yet told.
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_stale_claims() -> int:
+    """Beat, daily: email each stale claim's claimant once; returns how many."""
+    return claims.notify_stale(now=timezone.now())

@@ -9,15 +9,32 @@ unchanged note keeps its identity when the text around it moves.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 
+from sections import activity, contributors
 from sections.citations.keys import CITATION_GROUP
-from sections.models import Contributor, Section, TodoItem
+from sections.exceptions import ReviewappError
+from sections.models import (
+    Activity,
+    Contributor,
+    Manuscript,
+    Revision,
+    Section,
+    TodoItem,
+)
 
 NOTE_MARKER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b:?")
 # A note runs to the end of its first sentence (or of a citation that closes it),
@@ -102,9 +119,10 @@ def _missing_citations(body: str) -> list[FoundTodo]:
             why = "Needs a source"
         else:
             why = "Informal citation key, not a reference"
-        context = " ".join(
-            body[max(0, match.start() - 60) : match.start()].split()[-6:]
-        )
+        # The words before it in its own paragraph: they tell two `[refs]` apart,
+        # and an edit of another paragraph leaves the item's identity alone.
+        before = body[max(0, match.start() - 60) : match.start()].split("\n\n")[-1]
+        context = " ".join(before.split()[-6:])
         found.append(
             FoundTodo(
                 TodoItem.Kind.MISSING_CITATION,
@@ -127,20 +145,55 @@ def fingerprints(found: list[FoundTodo]) -> list[str]:
     return result
 
 
-def sync_from_text(section: Section) -> list[TodoItem]:
-    """Create the items the section's text asks for that it does not have yet.
+def sync_from_text(
+    section: Section, *, revision: Revision | None = None
+) -> list[TodoItem]:
+    """Keep the section's items in step with what its text asks for; return the new.
 
-    Idempotent: an item already recorded under the same fingerprint is kept as it is.
-    Runs inside the caller's transaction.
+    An item keeps its identity (status, assignee, discussion) as long as its note is in
+    the text, wherever it moves; a note gone from the text resolves its open item "in
+    text" at `revision`, and a note that comes back reopens it. Items closed by hand
+    stay closed, and items made by hand are not the text's to close. Runs inside the
+    caller's transaction; idempotent.
     """
     found = find_in(section.body)
-    prints = fingerprints(found)
-    existing = set(
-        TodoItem.objects.filter(section=section, fingerprint__in=prints).values_list(
-            "fingerprint", flat=True
-        )
+    in_text = dict(zip(fingerprints(found), found, strict=True))
+    recorded = {
+        item.fingerprint: item
+        for item in TodoItem.objects.filter(section=section).exclude(fingerprint="")
+    }
+    now = timezone.now()
+    moved = []
+    for fingerprint, todo in in_text.items():
+        item = recorded.get(fingerprint)
+        if item and (item.start, item.end) != (todo.start, todo.end):
+            item.start, item.end = todo.start, todo.end
+            moved.append(item)
+    TodoItem.objects.bulk_update(moved, ["start", "end"])
+    gone = [
+        fp
+        for fp, item in recorded.items()
+        if fp not in in_text and item.status == TodoItem.Status.OPEN
+    ]
+    back = [
+        fp
+        for fp, item in recorded.items()
+        if fp in in_text and item.status == TodoItem.Status.RESOLVED_IN_TEXT
+    ]
+    mine = TodoItem.objects.filter(section=section)
+    mine.filter(fingerprint__in=gone).update(
+        status=TodoItem.Status.RESOLVED_IN_TEXT,
+        resolved_in=revision,
+        closed_at=now,
+        updated_at=now,
     )
-    handles = {h for todo in found for h in todo.handles}
+    mine.filter(fingerprint__in=back).update(
+        status=TodoItem.Status.OPEN, resolved_in=None, closed_at=None, updated_at=now
+    )
+    if revision is not None and (gone or back):
+        _record_text_changes(section, revision, resolved=len(gone), reopened=len(back))
+    new = [(fp, todo) for fp, todo in in_text.items() if fp not in recorded]
+    handles = {h for _, todo in new for h in todo.handles}
     contributors = _contributors_for_handles(handles)
     created = [
         TodoItem(
@@ -159,11 +212,28 @@ def sync_from_text(section: Section) -> list[TodoItem]:
                 None,
             ),
         )
-        for todo, fingerprint in zip(found, prints, strict=True)
-        if fingerprint not in existing
+        for fingerprint, todo in new
     ]
     with transaction.atomic():
         return TodoItem.objects.bulk_create(created)
+
+
+def _record_text_changes(
+    section: Section, revision: Revision, *, resolved: int, reopened: int
+) -> None:
+    parts = []
+    if resolved:
+        parts.append(f"{resolved} TODO item{'s' * (resolved != 1)} resolved in text")
+    if reopened:
+        parts.append(f"{reopened} reopened, their notes back in the text")
+    activity.record(
+        section.manuscript_id,
+        kind=Activity.Kind.TODO,
+        summary=f"{'; '.join(parts)} in “{section.title}”",
+        section=section,
+        actor=revision.author,
+        url=section.get_absolute_url(),
+    )
 
 
 def _contributors_for_handles(handles: set[str]) -> dict[str, Contributor]:
@@ -177,3 +247,270 @@ def _contributors_for_handles(handles: set[str]) -> dict[str, Contributor]:
             )
         contributors[handle.lower()] = contributor
     return contributors
+
+
+# Triage
+
+
+class TriageRejected(ReviewappError):
+    """A triage change can't be made; nothing was written."""
+
+
+def create_manual(
+    section: Section,
+    *,
+    text: str,
+    by: AbstractBaseUser,
+    assignee: Contributor | None = None,
+    priority: int = TodoItem.Priority.NORMAL,
+) -> TodoItem:
+    """A TODO item made by hand on the section, logged. Raises TriageRejected for
+    empty text or a removed section."""
+    text = text.strip()
+    if not text:
+        raise TriageRejected("Say what is to be done.")
+    if section.removed_at:
+        raise TriageRejected(f"“{section.title}” was removed; restore it first.")
+    actor = contributors.for_user(by)
+    with transaction.atomic():
+        item = TodoItem.objects.create(
+            section=section,
+            kind=TodoItem.Kind.MANUAL,
+            text=text,
+            priority=priority,
+            assignee=assignee,
+        )
+        to_whom = f", assigned to {assignee}" if assignee else ""
+        activity.record(
+            section.manuscript_id,
+            kind=Activity.Kind.TODO,
+            summary=f"New TODO on “{section.title}”{to_whom}: {text[:200]}",
+            section=section,
+            actor=actor,
+            url=_board_url(section.manuscript, section.pk),
+        )
+    return item
+
+
+def assign(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    assignee: Contributor | None,
+    by: AbstractBaseUser,
+    now: datetime | None = None,
+) -> int:
+    """Assign the chosen items of the manuscript (None: unassign); how many changed."""
+    summary = f"assigned to {assignee}" if assignee else "unassigned"
+    return _bulk_change(
+        manuscript,
+        ids,
+        changes={"assignee": assignee},
+        summary=summary,
+        by=by,
+        now=now,
+    )
+
+
+def set_priority(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    priority: int,
+    by: AbstractBaseUser,
+    now: datetime | None = None,
+) -> int:
+    """Give the chosen items of the manuscript one priority; how many changed."""
+    label = TodoItem.Priority(priority).label.lower()
+    return _bulk_change(
+        manuscript,
+        ids,
+        changes={"priority": priority},
+        summary=f"set to {label} priority",
+        by=by,
+        now=now,
+    )
+
+
+CLOSING = {TodoItem.Status.DONE: "done", TodoItem.Status.WONT_DO: "won't do"}
+
+
+def close(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    status: str,
+    by: AbstractBaseUser,
+    now: datetime | None = None,
+) -> int:
+    """Close the chosen open items as done or won't do, recording who and when;
+    items already closed keep their closing. Returns how many were closed."""
+    if status not in CLOSING:
+        raise TriageRejected("An item is closed as done or as won't do.")
+    now = now or timezone.now()
+    return _bulk_change(
+        manuscript,
+        ids,
+        only=Q(status=TodoItem.Status.OPEN),
+        changes={
+            "status": status,
+            "closed_at": now,
+            "closed_by": contributors.for_user(by),
+        },
+        summary=f"closed as {CLOSING[status]}",
+        by=by,
+        now=now,
+        nothing="None of the chosen items is open.",
+    )
+
+
+def reopen(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    by: AbstractBaseUser,
+    now: datetime | None = None,
+) -> int:
+    """Reopen the chosen closed items, forgetting how they were closed."""
+    return _bulk_change(
+        manuscript,
+        ids,
+        only=~Q(status=TodoItem.Status.OPEN),
+        changes={
+            "status": TodoItem.Status.OPEN,
+            "closed_at": None,
+            "closed_by": None,
+            "resolved_in": None,
+        },
+        summary="reopened",
+        by=by,
+        now=now,
+        nothing="None of the chosen items is closed.",
+    )
+
+
+TRIAGE_ACTIONS = ["assign", "prioritise", "done", "wont_do", "reopen"]
+
+
+def triage(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    action: str,
+    by: AbstractBaseUser,
+    assignee: Contributor | None = None,
+    priority: int | None = None,
+) -> int:
+    """One of the board's bulk actions on the chosen items; how many changed.
+    Raises TriageRejected for an unknown action or when no chosen item qualifies."""
+    if action == "assign":
+        return assign(manuscript, ids, assignee=assignee, by=by)
+    if action == "prioritise" and priority in TodoItem.Priority.values:
+        return set_priority(manuscript, ids, priority=priority, by=by)
+    if action in CLOSING:
+        return close(manuscript, ids, status=action, by=by)
+    if action == "reopen":
+        return reopen(manuscript, ids, by=by)
+    raise TriageRejected("Choose what to do with the ticked items.")
+
+
+def _bulk_change(
+    manuscript: Manuscript,
+    ids: Iterable[int],
+    *,
+    changes: dict[str, object],
+    summary: str,
+    by: AbstractBaseUser,
+    now: datetime | None,
+    only: Q | None = None,
+    nothing: str = "None of the chosen items is on this board.",
+) -> int:
+    """One UPDATE for the chosen items of the manuscript (those matching `only`),
+    and one activity entry per section touched. Raises TriageRejected if none is."""
+    now = now or timezone.now()
+    actor = contributors.for_user(by)
+    chosen = TodoItem.objects.filter(pk__in=list(ids), section__manuscript=manuscript)
+    if only is not None:
+        chosen = chosen.filter(only)
+    with transaction.atomic():
+        # Locked, so the rows counted per section below are exactly the rows updated,
+        # even if extraction resolves or reopens one of them meanwhile; in pk order,
+        # so two bulk changes over overlapping items can't deadlock.
+        rows = list(
+            chosen.select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "section_id")
+        )
+        if not rows:
+            raise TriageRejected(nothing)
+        TodoItem.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            **changes, updated_at=now
+        )
+        per_section = Counter(section_id for _, section_id in rows)
+        sections = Section.objects.in_bulk(per_section)
+        for section_id, count in per_section.items():
+            section = sections[section_id]
+            items = "TODO item" if count == 1 else "TODO items"
+            activity.record(
+                manuscript.pk,
+                kind=Activity.Kind.TODO,
+                summary=f"{count} {items} in “{section.title}” {summary}",
+                section=section,
+                actor=actor,
+                url=_board_url(manuscript, section_id),
+            )
+    return len(rows)
+
+
+def _board_url(manuscript: Manuscript, section_id: int) -> str:
+    """The triage board, filtered to the section's items."""
+    board = reverse("sections:todo-board", args=[manuscript.slug])
+    return f"{board}?{urlencode({'section': section_id, 'status': 'all'})}"
+
+
+def csv_lines(items: Iterable[TodoItem]) -> Iterator[str]:
+    """The triage board's CSV export, line by line for streaming: a header, then
+    one row per item."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(
+        [
+            "id",
+            "section",
+            "kind",
+            "status",
+            "priority",
+            "assignee",
+            "suggested assignee",
+            "text",
+            "created",
+            "updated",
+        ]
+    )
+    for item in items:
+        yield writer.writerow(
+            [
+                item.pk,
+                _cell(item.section.title),
+                item.kind,
+                item.status,
+                item.get_priority_display(),
+                _cell(str(item.assignee or "")),
+                _cell(str(item.suggested_assignee or "")),
+                _cell(item.text),
+                item.created_at.isoformat(),
+                item.updated_at.isoformat(),
+            ]
+        )
+
+
+class _Echo:
+    """What csv.writer writes to: each line comes straight back, nothing is held."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula (CSV injection),
+    # and TODO text comes from anyone who edits; a leading quote keeps it text.
+    return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value

@@ -119,4 +119,47 @@ urlpatterns = [
     path("comments/<int:pk>/resolve/", views.resolve_comment, name="comment-resolve"),
     path("comments/<int:pk>/reopen/", views.reopen_comment, name="comment-reopen"),
     path("comments/<int:pk>/todo/", views.comment_to_todo, name="comment-todo"),
+    # Activity and contributions
+    path(
+        "activity/of/<slug:manuscript>/",
+        views.manuscript_activity,
+        name="activity",
+    ),
+    path(
+        "activity/of/<slug:manuscript>/atom/",
+        views.activity_atom,
+        name="activity-atom",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/activity/",
+        views.section_activity,
+        name="section-activity",
+    ),
+    path(
+        "contributions/of/<slug:manuscript>/",
+        views.contributions,
+        name="contributions",
+    ),
+]
+
+# Triage board
+urlpatterns += [
+    path("todos/of/<slug:manuscript>/", views.todo_board, name="todo-board"),
+    path("todos/of/<slug:manuscript>/bulk/", views.todo_bulk, name="todo-bulk"),
+    path("todos/of/<slug:manuscript>/new/", views.todo_create, name="todo-create"),
+]
+
+# Claims and my work
+urlpatterns += [
+    path("claims/of/<slug:manuscript>/", views.claims_page, name="claims"),
+    path(
+        "claims/of/<slug:manuscript>/links/decide/",
+        views.decide_contributor_link,
+        name="claims-link-decide",
+    ),
+    # The pk is the claim whose claimant the user says they are.
+    path(
+        "claims/<int:pk>/this-is-me/", views.request_contributor_link, name="claim-link"
+    ),
+    path("me/", views.my_work, name="my-work"),
 ]

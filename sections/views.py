@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.views.decorators.http import (
     condition,
     require_GET,
@@ -23,16 +29,20 @@ from sections import (
     assembly,
     claims,
     comments,
+    contributors,
+    exporting,
     outline,
     permissions,
     references,
     rendering,
     revisions,
     selectors,
+    todos,
 )
 from sections.citations.keys import as_citation, citekey_for
-from sections.exceptions import EditConflict
+from sections.exceptions import EditConflict, EditRejected
 from sections.forms import (
+    ActivityFilterForm,
     AddSectionForm,
     AliasForm,
     ClaimForm,
@@ -41,13 +51,17 @@ from sections.forms import (
     CompareForm,
     EditForm,
     IdentifierForm,
+    LinkDecisionForm,
     LivePreviewForm,
     ManualRecordForm,
+    ManualTodoForm,
     MoveForm,
     SectionTitleForm,
+    TodoBulkForm,
+    TodoFilterForm,
     VisibilityForm,
 )
-from sections.models import Comment, ManuscriptRender, Section
+from sections.models import Activity, Comment, Manuscript, ManuscriptRender, Section
 
 
 @require_GET
@@ -138,16 +152,24 @@ def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
         )
     except EditConflict as conflict:
         return _conflict_page(request, section_, conflict, summary=data["summary"])
+    except EditRejected as error:
+        form.add_error("body", str(error))
+        return _edit_page(request, section_, form=form, status=422)
+    # Tells the page the browser lands on that this section's kept draft is saved.
+    saved_draft = f"draft-saved-{section_.pk}"
     if saved.merged:
         messages.success(
             request,
             "Saved. Someone else had saved in the meantime; their changes were in "
             "other paragraphs, so both are kept.",
+            extra_tags=saved_draft,
         )
     elif saved.changed:
-        messages.success(request, "Saved.")
+        messages.success(request, "Saved.", extra_tags=saved_draft)
     else:
-        messages.info(request, "Nothing changed, so nothing was saved.")
+        messages.info(
+            request, "Nothing changed, so nothing was saved.", extra_tags=saved_draft
+        )
     return redirect(section_)
 
 
@@ -275,12 +297,22 @@ def claim_section(request: HttpRequest, manuscript: str, section: str) -> HttpRe
     form = ClaimForm(request.POST)
     if form.is_valid():
         try:
-            claims.claim(section_, by=request.user, note=form.cleaned_data["note"])
+            claims.claim(
+                section_,
+                by=request.user,
+                note=form.cleaned_data["note"],
+                target_date=form.cleaned_data["target_date"],
+            )
             messages.success(request, f"You claim “{section_.title}”.")
         except claims.AlreadyClaimed as error:
             messages.info(request, str(error))
+        except claims.TargetDateInPast as error:
+            messages.error(request, str(error))
     else:
-        messages.error(request, "A claim's note is at most 500 characters.")
+        messages.error(
+            request,
+            "A claim's note is at most 500 characters, and its target date a date.",
+        )
     return redirect(section_)
 
 
@@ -443,9 +475,7 @@ def retry_reference(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def retry_failed_references(request: HttpRequest, manuscript: str) -> HttpResponse:
-    manuscript_ = permissions.get_manuscript(request.user, manuscript)
-    if not permissions.can_moderate(request.user, manuscript_):
-        raise PermissionDenied("Only maintainers may retry references.")
+    manuscript_ = permissions.get_manuscript(request.user, manuscript, moderate=True)
     count = references.retry_failed(manuscript_)
     messages.success(request, f"{count} failed references will be fetched again.")
     return redirect("sections:citation-health", manuscript=manuscript_.slug)
@@ -554,7 +584,7 @@ def move_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
         return _back_to_outline(section_)
     direction = form.cleaned_data["direction"]
     try:
-        outline.move(section_, direction=direction)
+        outline.move(section_, direction=direction, by=request.user)
         messages.success(request, f"“{section_.title}” moved {direction}.")
     except outline.StructureRejected as error:
         messages.error(request, str(error))
@@ -567,7 +597,7 @@ def indent_section(request: HttpRequest, manuscript: str, section: str) -> HttpR
     """Make the section the last subsection of the one before it."""
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
     try:
-        outline.indent(section_)
+        outline.indent(section_, by=request.user)
         messages.success(
             request, f"“{section_.title}” is now under “{section_.parent.title}”."
         )
@@ -584,7 +614,7 @@ def outdent_section(
     """Move the section out of its parent, after the parent's subsections."""
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
     try:
-        outline.outdent(section_)
+        outline.outdent(section_, by=request.user)
         messages.success(request, f"“{section_.title}” moved out one level.")
     except outline.StructureRejected as error:
         messages.error(request, str(error))
@@ -767,3 +797,351 @@ def comment_to_todo(request: HttpRequest, pk: int) -> HttpResponse:
         else "This comment is already a TODO item."
     )
     return _comments_answer(request, comment, notice=notice)
+
+
+# Activity and contributions
+
+
+@require_GET
+@login_required
+def manuscript_activity(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """What happened in the manuscript, newest first, 50 a page, by kind."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    return _activity_page(request, manuscript_)
+
+
+@require_GET
+@login_required
+def section_activity(
+    request: HttpRequest, manuscript: str, section: str
+) -> HttpResponse:
+    """What happened in one section, as the manuscript's feed shows it."""
+    section_ = permissions.get_section(request.user, manuscript, section)
+    return _activity_page(request, section_.manuscript, section=section_)
+
+
+def _activity_page(
+    request: HttpRequest, manuscript: Manuscript, *, section: Section | None = None
+) -> HttpResponse:
+    form = ActivityFilterForm(request.GET)
+    # An unknown kind shows everything, with the form saying why (422).
+    is_valid = form.is_valid()
+    kind = form.cleaned_data["kind"] if is_valid else ""
+    page = selectors.activity_page(
+        manuscript, section=section, kind=kind, page=request.GET.get("page")
+    )
+    return render(
+        request,
+        "sections/activity.html",
+        {
+            "manuscript": manuscript,
+            "section": section,
+            "form": form,
+            "kind": kind,
+            "page": page,
+        },
+        status=200 if is_valid else 422,
+    )
+
+
+class ActivityAtomFeed(Feed):
+    """The manuscript's latest activity as Atom. Activity names contributor-only
+    sections and comments, so the feed asks for a session like every other page
+    (see `activity_atom`); readers that can't sign in can't subscribe."""
+
+    feed_type = Atom1Feed
+    author_name = "Reviewapp"
+    item_guid_is_permalink = False
+
+    def get_object(self, request: HttpRequest, manuscript: str) -> Manuscript:
+        return permissions.get_manuscript(request.user, manuscript)
+
+    def title(self, obj: Manuscript) -> str:
+        return f"Activity in {obj.title}"
+
+    def link(self, obj: Manuscript) -> str:
+        return _absolute(reverse("sections:activity", args=[obj.slug]))
+
+    def feed_url(self, obj: Manuscript) -> str:
+        return _absolute(reverse("sections:activity-atom", args=[obj.slug]))
+
+    def items(self, obj: Manuscript) -> list[Activity]:
+        return selectors.recent_activity(obj)
+
+    def item_title(self, item: Activity) -> str:
+        return item.summary  # Atom titles are text: the feed writer escapes them
+
+    def item_description(self, item: Activity) -> str:
+        # Atom summaries are declared HTML: escaped, a summary reads as typed.
+        return escape(item.summary)
+
+    def item_link(self, item: Activity) -> str:
+        return _absolute(
+            item.url or reverse("sections:activity", args=[item.manuscript.slug])
+        )
+
+    def item_guid(self, item: Activity) -> str:
+        # Several entries link to one section, so the id is the entry's own.
+        page = reverse("sections:activity", args=[item.manuscript.slug])
+        return _absolute(f"{page}#activity-{item.pk}")
+
+    def item_updateddate(self, item: Activity) -> datetime:
+        return item.created_at
+
+    def item_pubdate(self, item: Activity) -> datetime:
+        return item.created_at
+
+    def item_author_name(self, item: Activity) -> str | None:
+        return item.actor.display_name if item.actor else None
+
+
+def _absolute(path: str) -> str:
+    """A link for outside readers, on the site's configured address."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
+activity_atom = require_GET(login_required(ActivityAtomFeed()))
+
+
+@require_GET
+@login_required
+def contributions(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """Who did what, per contributor and section, for authorship decisions;
+    `?format=csv` downloads the table."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    rows = selectors.contributions_for(manuscript_)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(
+            exporting.contributions_csv(rows), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="contributions-{manuscript_.slug}.csv"'
+        )
+        return response
+    return render(
+        request,
+        "sections/contributions.html",
+        {"manuscript": manuscript_, "rows": rows},
+    )
+
+
+# Triage board
+
+
+@require_GET
+@login_required
+def todo_board(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """Every TODO item of the manuscript, filtered, sorted and paged, for everyone to
+    read and maintainers to triage; `?format=csv` downloads the filtered list."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    if request.GET.get("format") != "csv":
+        return _todo_board_page(request, manuscript_)
+    filters = TodoFilterForm(
+        request.GET,
+        sections=list(manuscript_.sections.present()),
+        contributors=selectors.contributors_to_assign(),
+    ).filters()
+    items = selectors.todos_matching(manuscript_, filters, viewer_id=request.user.pk)
+    response = StreamingHttpResponse(
+        todos.csv_lines(items.iterator(chunk_size=500)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="todos-{manuscript_.slug}.csv"'
+    )
+    return response
+
+
+def _todo_board_page(
+    request: HttpRequest,
+    manuscript: Manuscript,
+    *,
+    bulk_form: TodoBulkForm | None = None,
+    manual_form: ManualTodoForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The board for the filters in the query string; the list alone for htmx."""
+    sections = selectors.sections_with_open_todos(manuscript)
+    people = selectors.contributors_to_assign()
+    filter_form = TodoFilterForm(request.GET, sections=sections, contributors=people)
+    page = selectors.todo_page(
+        manuscript,
+        filter_form.filters(),
+        viewer_id=request.user.pk,
+        page_number=request.GET.get("page"),
+    )
+    can_moderate = permissions.can_moderate(request.user, manuscript)
+    if can_moderate:
+        bulk_form = bulk_form or TodoBulkForm(contributors=people)
+        manual_form = manual_form or ManualTodoForm(
+            manuscript_id=manuscript.pk, sections=sections, contributors=people
+        )
+    template = "sections/todo_board.html"
+    if request.htmx and request.method == "GET":
+        template += "#todo-list"
+    return render(
+        request,
+        template,
+        {
+            "manuscript": manuscript,
+            "filter_form": filter_form,
+            "page": page,
+            "sections": sections,
+            "can_moderate": can_moderate,
+            "bulk_form": bulk_form,
+            "manual_form": manual_form,
+            # Ticked boxes stay ticked when a bulk change is sent back to fix.
+            "ticked": set(request.POST.getlist("items")),
+        },
+        status=status,
+    )
+
+
+def _back_to_board(request: HttpRequest, manuscript: Manuscript) -> HttpResponse:
+    """The board again, with the filters the form was sent from (PRG)."""
+    board = reverse("sections:todo-board", args=[manuscript.slug])
+    query = request.GET.urlencode()
+    return redirect(f"{board}?{query}" if query else board)
+
+
+@require_POST
+@login_required
+def todo_bulk(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """A maintainer's change to the ticked items: assign, prioritise, close, reopen."""
+    manuscript_ = permissions.get_manuscript_to_triage(request.user, manuscript)
+    form = TodoBulkForm(request.POST, contributors=selectors.contributors_to_assign())
+    if not form.is_valid():
+        return _todo_board_page(request, manuscript_, bulk_form=form, status=422)
+    data = form.cleaned_data
+    try:
+        changed = todos.triage(
+            manuscript_,
+            data["items"],
+            action=data["action"],
+            by=request.user,
+            assignee=data["assignee"],
+            priority=data["priority"],
+        )
+    except todos.TriageRejected as error:
+        form.add_error(None, str(error))
+        return _todo_board_page(request, manuscript_, bulk_form=form, status=422)
+    done = {
+        "assign": f"assigned to {data['assignee'] or 'nobody'}",
+        "prioritise": "given a new priority",
+        "done": "closed as done",
+        "wont_do": "closed as won't do",
+        "reopen": "reopened",
+    }[data["action"]]
+    messages.success(request, f"{changed} item{'s' * (changed != 1)} {done}.")
+    return _back_to_board(request, manuscript_)
+
+
+@require_POST
+@login_required
+def todo_create(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """A maintainer writes a TODO item by hand on a section of the manuscript."""
+    manuscript_ = permissions.get_manuscript_to_triage(request.user, manuscript)
+    form = ManualTodoForm(
+        request.POST,
+        manuscript_id=manuscript_.pk,
+        sections=list(manuscript_.sections.present()),
+        contributors=selectors.contributors_to_assign(),
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = todos.create_manual(
+                data["section"],
+                text=data["text"],
+                by=request.user,
+                assignee=data["assignee"],
+                priority=data["priority"],
+            )
+            messages.success(request, f"New TODO on “{item.section.title}”.")
+            board = reverse("sections:todo-board", args=[manuscript_.slug])
+            return redirect(f"{board}?section={item.section_id}")
+        except todos.TriageRejected as error:
+            form.add_error("text", str(error))
+    return _todo_board_page(request, manuscript_, manual_form=form, status=422)
+
+
+# Claims and my work
+
+
+@require_GET
+@login_required
+def claims_page(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """Every active claim with the claimant's last edit, stale ones first; for
+    maintainers, the requests to link people to accounts."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    page = selectors.claims_page(manuscript_, reader=request.user, now=timezone.now())
+    for claim in page.claims:
+        claim.can_release = permissions.can_release(request.user, claim)
+        claim.can_request_link = (
+            permissions.can_request_link(request.user, claim.contributor)
+            and claim.contributor_id not in page.requested_by_reader
+        )
+        claim.link_requested = claim.contributor_id in page.requested_by_reader
+    return render(
+        request,
+        "sections/claims.html",
+        {
+            "manuscript": manuscript_,
+            "page": page,
+            "can_decide_links": permissions.can_decide_links(request.user),
+            "stale_after_days": settings.CLAIM_STALE_AFTER_DAYS,
+        },
+    )
+
+
+@require_POST
+@login_required
+def request_contributor_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "This is me" button: ask to be linked to this claim's claimant."""
+    claim = permissions.get_claim_to_read(request.user, pk)
+    try:
+        contributors.request_link(claim.contributor, user=request.user)
+        messages.success(
+            request,
+            f"Asked to be linked to {claim.contributor}; a maintainer will confirm.",
+        )
+    except contributors.LinkRefused as error:
+        messages.error(request, str(error))
+    return redirect("sections:claims", manuscript=claim.section.manuscript.slug)
+
+
+@require_POST
+@login_required
+def decide_contributor_link(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """A maintainer approves or declines a link request from the claims page."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    if not permissions.can_decide_links(request.user):
+        raise PermissionDenied("Only maintainers decide who is who.")
+    back = redirect("sections:claims", manuscript=manuscript_.slug)
+    form = LinkDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a request, and approve or decline it.")
+        return back
+    link_request = permissions.get_link_request(
+        request.user, form.cleaned_data["link_request"]
+    )
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        contributors.decide_link(link_request, approve=approve, by=request.user)
+    except contributors.LinkRefused as error:
+        messages.error(request, str(error))
+        return back
+    who = f"{link_request.user.get_username()} as {link_request.contributor}"
+    messages.success(request, f"Linked {who}." if approve else f"Declined {who}.")
+    return back
+
+
+@require_GET
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    """My claims, TODOs assigned to me, mentions of me and replies to my comments."""
+    return render(
+        request,
+        "sections/my_work.html",
+        {"work": selectors.my_work(request.user, now=timezone.now())},
+    )

@@ -187,3 +187,29 @@ def test_the_public_can_neither_edit_nor_read_history(client: Client, section):
         reverse("sections:revision-restore", args=[first.pk])
     ).url.startswith(reverse("account_login"))
     assert Revision.objects.filter(section=section).count() == 1
+
+
+def test_a_citation_key_too_long_to_store_is_refused_with_the_text_kept(
+    contributor_client, section
+):
+    fields = open_editor(contributor_client, section)
+    fields["body"] = f"See [@url:https://example.org/{'x' * 600}]."
+
+    response = contributor_client.post(url(section, "section-edit"), fields)
+
+    assert response.status_code == 422
+    assert "longer than 500 characters" in response.text
+    assert "x" * 600 in response.text
+    assert section.revisions.count() == 1
+
+
+def test_a_removed_section_still_previews(maintainer_client, section, maintainer):
+    from sections import outline
+
+    outline.remove(section, by=maintainer)
+    response = maintainer_client.post(
+        url(section, "section-live-preview"),
+        {"title": "Intro", "body": "Back soon [@doi:10.1/back]."},
+    )
+    assert response.status_code == 200
+    assert 'href="#ref-1"' in response.text

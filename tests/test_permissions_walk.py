@@ -27,6 +27,9 @@ MAINTAINERS_ONLY = {
     "section-remove",
     "section-restore",
     "comment-todo",
+    "todo-bulk",
+    "todo-create",
+    "claims-link-decide",
 }
 # Someone else's claim and comment: theirs to change, or a maintainer's.
 OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
@@ -40,6 +43,13 @@ READ_ONLY = {
     "citation-health",
     "cite-helper",
     "reference-detail",
+    "todo-board",
+    "activity",
+    "activity-atom",
+    "section-activity",
+    "contributions",
+    "claims",
+    "my-work",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 

@@ -221,3 +221,42 @@ def test_a_manual_record_wins_and_bad_json_is_refused_with_a_reason(
     assert reference.csl["title"] == "Corrected <i>by hand</i>"
     assert reference.csl_fetched["title"] == "Fetched title"
     assert reference.metadata_source.startswith("entered by")
+
+
+def test_a_fetch_in_flight_never_overwrites_a_record_entered_meanwhile(
+    section, maintainer
+):
+    reference = Reference.objects.create(
+        manuscript=section.manuscript,
+        key="doi:10.1/late",
+        state=Reference.State.PENDING,
+    )
+    in_flight = Reference.objects.get(pk=reference.pk)  # what the worker loaded
+    references.set_manual(
+        reference, csl_text='{"type": "book", "title": "By hand"}', by=maintainer
+    )
+
+    references.record_failure(in_flight, "doi.org has no record of this (404)")
+
+    reference.refresh_from_db()
+    assert reference.state == Reference.State.RESOLVED
+    assert reference.csl["title"] == "By hand"
+
+
+def test_removing_a_manual_record_queues_the_reference_for_fetching(
+    upstream, section, maintainer, django_capture_on_commit_callbacks
+):
+    serve_doi(upstream, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    reference = Reference.objects.create(
+        manuscript=section.manuscript,
+        key=f"doi:{WATER}",
+        csl_manual={"type": "book", "title": "By hand"},
+        state=Reference.State.RESOLVED,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        references.set_manual(reference, csl_text="", by=maintainer)
+
+    reference.refresh_from_db()
+    assert reference.state == Reference.State.RESOLVED
+    assert reference.csl["title"] == "The Structure of Ordinary Water"

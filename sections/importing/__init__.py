@@ -270,7 +270,7 @@ def _store_references(
             tag = stored[item.key]
             tag.alias_of = stored[item.alias_of]
             tag.state = Reference.State.RESOLVED
-            tag.metadata_source = f"alias of {item.alias_of}"
+            tag.metadata_source = f"alias of {item.alias_of}"[:100]
             aliased.append(tag)
     Reference.objects.bulk_update(aliased, ["alias_of", "state", "metadata_source"])
     return stored

@@ -1,4 +1,8 @@
-"""Count the words each existing revision added and removed (new ones count on save)."""
+"""Count the words each existing revision added and removed (new ones count on save).
+
+The counting is revisions.word_changes, copied: a migration must not change when the
+app's code does.
+"""
 
 import difflib
 
@@ -9,7 +13,10 @@ def count_words(apps, schema_editor):
     Revision = apps.get_model("sections", "Revision")
     previous_body: dict[int, str] = {}
     changed = []
-    for revision in Revision.objects.order_by("section_id", "created_at", "id").iterator():
+    revisions = Revision.objects.only("id", "section_id", "body").order_by(
+        "section_id", "created_at", "id"
+    )
+    for revision in revisions.iterator():
         old = previous_body.get(revision.section_id, "").split()
         new = revision.body.split()
         added = removed = 0
@@ -21,8 +28,11 @@ def count_words(apps, schema_editor):
                 added += j2 - j1
         revision.words_added, revision.words_removed = added, removed
         changed.append(revision)
-        previous_body[revision.section_id] = revision.body
-    Revision.objects.bulk_update(changed, ["words_added", "words_removed"], batch_size=500)
+        previous_body = {revision.section_id: revision.body}  # only the current section
+        if len(changed) == 500:
+            Revision.objects.bulk_update(changed, ["words_added", "words_removed"])
+            changed = []
+    Revision.objects.bulk_update(changed, ["words_added", "words_removed"])
 
 
 class Migration(migrations.Migration):

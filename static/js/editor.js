@@ -58,13 +58,8 @@
 
   title.addEventListener("input", keepDraft);
   body.addEventListener("input", keepDraft);
-  form.addEventListener("submit", function (event) {
+  form.addEventListener("submit", function () {
     submitting = true;
-    // A save clears the draft only once the server answered with the section page;
-    // a conflict or an error page shows the text again, and the draft stays.
-    if (event.submitter && event.submitter.name === "save") {
-      sessionStorage.setItem("reviewapp-saving", key);
-    }
   });
   window.addEventListener("beforeunload", function (event) {
     if (!submitting && isDirty()) {
@@ -91,12 +86,13 @@
   });
 })();
 
-// On the page a save leads to, the draft that was saved is no longer needed.
+// A kept draft goes only when the server says its section was saved (the message it
+// sends after a save carries "draft-saved-<section>"): a conflict, an error, an
+// expired session or a click elsewhere all leave the draft where it is.
 (function () {
   "use strict";
-  const saving = sessionStorage.getItem("reviewapp-saving");
-  if (saving && !document.querySelector(".editor")) {
-    localStorage.removeItem(saving);
-    sessionStorage.removeItem("reviewapp-saving");
+  for (const message of document.querySelectorAll(".message")) {
+    const saved = /\bdraft-saved-(\d+)\b/.exec(message.className);
+    if (saved) localStorage.removeItem("reviewapp-draft-" + saved[1]);
   }
 })();

@@ -41,3 +41,20 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def sign_in(browser, live_server, email: str):
+    """A new browser context for a new user, signed in through the real sign-in page."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD, make_user
+
+    user = make_user(email)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(email)).to_be_visible()
+    return user, context, page

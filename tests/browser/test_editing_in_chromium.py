@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from sections import revisions
-from tests.factories import PASSWORD, make_manuscript, make_section, make_user
+from tests.browser.conftest import sign_in
+from tests.factories import make_manuscript, make_section, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,19 +26,6 @@ def section(db):
     return section
 
 
-def sign_in(browser, live_server, email: str):
-    """A new browser context, signed in through the real sign-in page."""
-    make_user(email)
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(email)).to_be_visible()
-    return context, page
-
-
 def open_editor(page, live_server, section) -> None:
     page.goto(f"{live_server.url}{section.get_absolute_url()}")
     page.get_by_role("link", name="Edit").click()
@@ -49,7 +37,7 @@ def open_editor(page, live_server, section) -> None:
 def test_edit_with_live_preview_of_a_new_citation_then_save(
     browser, live_server, section, artifacts
 ):
-    context, page = sign_in(browser, live_server, "carol@example.org")
+    _, context, page = sign_in(browser, live_server, "carol@example.org")
     open_editor(page, live_server, section)
 
     text = page.get_by_label("Text (Markdown")
@@ -68,14 +56,26 @@ def test_edit_with_live_preview_of_a_new_citation_then_save(
     expect(page.locator(".message")).to_have_text("Saved.")
     expect(page.locator("article.body")).to_contain_text("A new claim")
     page.screenshot(path=str(artifacts / "section-after-save.png"), full_page=True)
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Text (Markdown")).to_contain_text("A new claim")
+    expect(page.get_by_text("You have an unsaved draft")).to_be_hidden()  # saved
     context.close()
 
 
-def test_a_draft_survives_a_closed_tab(browser, live_server, section):
-    context, page = sign_in(browser, live_server, "carol@example.org")
+def test_leaving_asks_first_and_a_draft_survives_a_closed_tab(
+    browser, live_server, section
+):
+    _, context, page = sign_in(browser, live_server, "carol@example.org")
     open_editor(page, live_server, section)
     page.get_by_label("Text (Markdown").fill("Words typed before the tab closed.")
-    page.close()  # no save, no warning answered: the tab is simply gone
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)  # the browser asks; "stay" is answered
+    expect(page.get_by_label("Text (Markdown")).to_have_value(
+        "Words typed before the tab closed."
+    )
+    assert asked == ["beforeunload"]
+    page.close()  # no save, no question this time: the tab is simply gone
 
     page = context.new_page()
     open_editor(page, live_server, section)
@@ -90,8 +90,8 @@ def test_a_draft_survives_a_closed_tab(browser, live_server, section):
 def test_two_people_edit_the_same_paragraph_and_the_second_reconciles(
     browser, live_server, section, artifacts
 ):
-    first_context, first = sign_in(browser, live_server, "carol@example.org")
-    second_context, second = sign_in(browser, live_server, "dave@example.org")
+    _, first_context, first = sign_in(browser, live_server, "carol@example.org")
+    _, second_context, second = sign_in(browser, live_server, "dave@example.org")
     open_editor(first, live_server, section)
     open_editor(second, live_server, section)
 
