@@ -54,6 +54,7 @@ CONTRIBUTION_COLUMNS = [
     "Sections edited",
     "Comments",
     "TODOs closed",
+    "References added",
 ]
 
 
@@ -73,6 +74,7 @@ def contributions_csv(rows: list[Contribution]) -> str:
                 row.sections_edited,
                 row.comments,
                 row.todos_closed,
+                row.references_added,
             ]
         )
     return out.getvalue()

@@ -355,6 +355,10 @@ class Reference(models.Model):
         blank=True, help_text="The entry as the imported reference list wrote it."
     )
     imported_number = models.PositiveIntegerField(null=True, blank=True)
+    # Who first cited it (none for an imported reference list), for contributions.
+    added_by = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Fetching: how many tries since the last success or request, and when the next
     # one is due (a waiting reference backs off; a failed one is retried by beat).
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -78,7 +78,7 @@ def save_edit(
             words_removed=removed,
         )
         _record_activity(section, revision, latest=latest, merged=merged)
-        references.fetch_new(records.sync_section(section))
+        references.fetch_new(records.sync_section(section, by=revision.author))
         todos.sync_from_text(section, revision=revision)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)

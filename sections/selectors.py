@@ -442,13 +442,14 @@ class Contribution:
     sections_edited: int = 0
     comments: int = 0
     todos_closed: int = 0
+    references_added: int = 0
     by_section: list[SectionContribution] = field(default_factory=list)
 
 
 def contributions_for(manuscript: Manuscript) -> list[Contribution]:
-    """One row per contributor who revised, commented or closed a TODO in the
-    manuscript (removed sections included: the work was done), most revisions
-    first, in five queries whatever the size. Revisions without an author (the
+    """One row per contributor who revised, commented, closed a TODO or first cited a
+    reference in the manuscript (removed sections included: the work was done), most
+    revisions first, in six queries whatever the size. Revisions without an author (the
     import) count for no one; deleted comments don't count."""
     in_manuscript = Q(section__manuscript=manuscript)
     rows: dict[int, Contribution] = {}
@@ -509,6 +510,13 @@ def contributions_for(manuscript: Manuscript) -> list[Contribution]:
         .order_by()
     ):
         row(totals["closed_by"]).todos_closed = totals["n"]
+    for totals in (
+        manuscript.references.filter(added_by__isnull=False)
+        .values("added_by")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row(totals["added_by"]).references_added = totals["n"]
     for contributor in Contributor.objects.filter(pk__in=rows):
         rows[contributor.pk].contributor = contributor
     return sorted(

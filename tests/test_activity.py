@@ -29,8 +29,9 @@ def history(contributor, other_contributor):
     revisions.save_edit(intro, body="one two three", by=carol)  # +3
     revisions.save_edit(intro, body="one two three four five", by=dave)  # +2
     revisions.save_edit(intro, body="one three four five six", by=carol)  # +1 -1
-    revisions.save_edit(methods, body="alpha beta", by=carol)  # +2
-    revisions.save_edit(methods, body="alpha beta", by=dave)  # no change: nothing
+    # +2, and the first to cite doi:10.1/a
+    revisions.save_edit(methods, body="alpha [@doi:10.1/a]", by=carol)
+    revisions.save_edit(methods, body="alpha [@doi:10.1/a]", by=dave)  # no change
     comments.post(intro, by=carol, body="Shorter?")
     gone = comments.post(intro, by=carol, body="Never mind.")
     comments.delete(gone, by=carol)
@@ -239,8 +240,9 @@ def test_an_unknown_manuscript_is_404(contributor_client: Client, db):
 
 EXPECTED = {
     # name: revisions, words added, words removed, sections edited, comments, TODOs
-    "carol": (3, 6, 1, 2, 1, 0),
-    "dave": (1, 2, 0, 1, 2, 1),
+    # closed, references added
+    "carol": (3, 6, 1, 2, 1, 0, 1),
+    "dave": (1, 2, 0, 1, 2, 1, 0),
 }
 
 
@@ -257,6 +259,7 @@ def test_contributions_count_each_contributors_work(
             row.sections_edited,
             row.comments,
             row.todos_closed,
+            row.references_added,
         )
         for row in response.context["rows"]
     }
@@ -288,6 +291,7 @@ def test_the_csv_has_the_same_numbers_and_the_orcid(
         "Sections edited",
         "Comments",
         "TODOs closed",
+        "References added",
     ]
     assert {row[0]: tuple(int(n) for n in row[2:]) for row in rows} == EXPECTED
     assert rows[0][:2] == ["carol", "0000-0002-1825-0097"]
@@ -314,8 +318,8 @@ def test_contributions_take_a_bounded_number_of_queries(
         section = make_section(manuscript, f"Extra {n}", body="")
         writer = make_user(f"writer{n}@example.org")
         revisions.save_edit(section, body=f"words {n}", by=writer)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         page = contributor_client.get(url("contributions", manuscript.slug))
     assert len(page.context["rows"]) == 12
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         contributor_client.get(url("contributions", manuscript.slug), {"format": "csv"})

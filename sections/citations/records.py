@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from sections.citations.keys import find_citekeys, standardize
-from sections.models import Citation, Reference, Section
+from sections.models import Citation, Contributor, Reference, Section
 
 
-def sync_section(section: Section) -> list[Reference]:
+def sync_section(section: Section, *, by: Contributor | None = None) -> list[Reference]:
     """Replace the section's Citation rows with what its body cites now.
 
-    Keys nobody cited before become References waiting for metadata; those are
-    returned, for the caller to queue their resolution. Runs in the caller's
-    transaction.
+    Keys nobody cited before become References waiting for metadata, added `by` the
+    author of the save; those are returned, for the caller to queue their resolution.
+    Runs in the caller's transaction.
     """
     found = [(f, standardize(f.key_as_written)) for f in find_citekeys(section.body)]
     keys = {key for _, key in found}
@@ -26,6 +26,7 @@ def sync_section(section: Section) -> list[Reference]:
             manuscript_id=section.manuscript_id,
             key=key,
             state=Reference.state_without_record(key),
+            added_by=by,
         )
         for key in sorted(keys - known.keys())
     ]
