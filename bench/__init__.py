@@ -1,0 +1,30 @@
+"""Benchmarks, run by hand (`make bench`, `make bench-services`); results in
+docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "sections" / "seed" / "deep-review-draft-2017.txt"
+
+
+def setup_embedded_django() -> None:
+    """Django as a benchmark measures it: tasks in-process (no broker, whatever the
+    shell has set), DEBUG off (it logs every query), the test client's host allowed,
+    and a scratch SQLite file unless DATABASE_URL names another database."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
+    os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/reviewapp-bench.sqlite3")
+    os.environ.pop("REDIS_URL", None)
+    os.environ.pop("CELERY_BROKER_URL", None)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]

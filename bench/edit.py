@@ -10,24 +10,13 @@ database (migrate, flush), so point it at a scratch one.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
-os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/reviewapp-bench.sqlite3")
-os.environ.pop("REDIS_URL", None)
-os.environ.pop("CELERY_BROKER_URL", None)
+from bench import SEED, setup_embedded_django
 
-import django  # noqa: E402
+setup_embedded_django()
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -36,10 +25,6 @@ from django.urls import reverse  # noqa: E402
 from sections import importing, permissions  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 
-settings.DEBUG = False
-# The test client talks to "testserver".
-settings.ALLOWED_HOSTS = ["testserver"]
-SEED = ROOT / "sections" / "seed" / "deep-review-draft-2017.txt"
 ROUNDS = 41
 
 

@@ -10,28 +10,14 @@ It builds its own database (migrate, flush), so point it at a scratch one.
 from __future__ import annotations
 
 import itertools
-import os
 import statistics
-import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
-os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/reviewapp-bench.sqlite3")
-os.environ.pop("REDIS_URL", None)
-os.environ.pop("CELERY_BROKER_URL", None)
+from bench import SEED, setup_embedded_django
 
-import django  # noqa: E402
+setup_embedded_django()
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-
-# Measure as production runs: DEBUG keeps a log of every query and its parameters.
-settings.DEBUG = False
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -51,7 +37,6 @@ from sections.models import (  # noqa: E402
     SectionRender,
 )
 
-SEED = ROOT / "sections" / "seed" / "deep-review-draft-2017.txt"
 PUBLIC = ManuscriptRender.Audience.PUBLIC
 
 
