@@ -125,6 +125,9 @@ class Contributor(models.Model):
     )
     orcid = models.CharField("ORCID iD", max_length=19, blank=True)
     github = models.CharField("GitHub handle", max_length=100, blank=True)
+    affiliation = models.CharField(max_length=500, blank=True)
+    # The author list's order, as a maintainer sets it (ICMJE); none: not an author.
+    author_position = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name"]
@@ -644,3 +647,36 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class Release(models.Model):
+    """A published version of a manuscript: its render, bibliography and section texts
+    frozen, so its permanent URL never changes."""
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="releases"
+    )
+    name = models.SlugField(max_length=50, help_text="Such as v1.0.")
+    note = models.TextField(blank=True)
+    title = models.CharField(max_length=500)
+    # The public render as it was: the table of contents, the assembled sections'
+    # HTML in order, the bibliography's HTML, and each section's text and title.
+    toc = models.JSONField(default=list)
+    body_html = models.TextField()
+    bibliography_html = models.TextField()
+    sections = models.JSONField(default=list)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["manuscript", "-published_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "name"], name="release_name_unique_in_manuscript"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manuscript} {self.name}"
