@@ -5,10 +5,30 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import subprocess
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
 
-from sections.models import Manuscript, Reference
+from sections import assembly, rendering
+from sections.exceptions import ReviewappError
+from sections.importing.manubot import IMPORTED_REFERENCES
+from sections.models import (
+    Citation,
+    Contributor,
+    Manuscript,
+    ManuscriptRender,
+    Reference,
+)
 from sections.selectors import Contribution
 
 
@@ -83,3 +103,315 @@ def contributions_csv(rows: list[Contribution]) -> str:
 def _spreadsheet_safe(text: str) -> str:
     # Names are typed by users; a spreadsheet would run "=HYPERLINK(…)" as a formula.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# Exports: Manubot content folder, CSL-JSON, BibTeX, standalone HTML
+
+# Fixed metadata for every zip entry, so exporting twice gives the same bytes.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_MODE = 0o100644 << 16  # a regular file, rw-r--r--
+# Records from an imported reference list go to their own file: Manubot reads any
+# manual-references*.json, and our importer takes this one back as provisional (a
+# fetched record still wins), so they don't harden into maintainers' corrections.
+
+
+def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
+    """A Manubot content/ folder as {path: bytes}, paths under "content/".
+
+    One `NN.slug.md` file per top-level section, its subsections as deeper headings
+    (`##` is level 1, as Manubot's own template writes them, `#` being the title).
+    """
+    files: dict[str, bytes] = {}
+    chunks: list[list[str]] = []
+    for section in manuscript.sections.present().order_by("position"):
+        if section.level == 1 or not chunks:
+            # The file name only orders and labels; the heading carries the title.
+            chunks.append([section.slug[:60].rstrip("-") or "section"])
+        chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
+        if section.body.strip():
+            chunks[-1].append(section.body.strip("\n"))
+    width = max(2, len(str(len(chunks))))
+    for number, (slug, *parts) in enumerate(chunks):
+        name = f"content/{number:0{width}d}.{slug}.md"
+        files[name] = ("\n\n".join(parts) + "\n").encode()
+    files["content/metadata.yaml"] = yaml.safe_dump(
+        {"title": manuscript.title, "authors": _authors()},
+        allow_unicode=True,
+        sort_keys=False,
+    ).encode()
+    references = list(
+        Reference.objects.filter(manuscript=manuscript)
+        .select_related("alias_of")
+        .order_by("key")
+    )
+    manual = [dict(r.csl_manual, id=r.key) for r in references if r.csl_manual]
+    imported = [
+        dict(r.csl_provisional, id=r.key)
+        for r in references
+        if r.csl_provisional and not r.csl_manual
+    ]
+    files["content/manual-references.json"] = _json_bytes(manual)
+    if imported:
+        files[f"content/{IMPORTED_REFERENCES}"] = _json_bytes(imported)
+    tags = [
+        (r.key.removeprefix("tag:"), r.alias_of.key)
+        for r in references
+        if r.alias_of and r.key.startswith("tag:")
+    ]
+    files["content/citation-tags.tsv"] = (
+        "tag\tcitation\n" + "".join(f"{tag}\t{target}\n" for tag, target in tags)
+    ).encode()
+    return files
+
+
+def manubot_zip(manuscript: Manuscript) -> bytes:
+    """The content folder as a zip whose bytes depend on the manuscript alone."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in sorted(manubot_content(manuscript).items()):
+            info = zipfile.ZipInfo(path, date_time=ZIP_DATE)
+            info.external_attr = ZIP_MODE
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever machine wrote it
+            archive.writestr(info, data, compresslevel=9)
+    return out.getvalue()
+
+
+def _authors() -> list[dict]:
+    authors = []
+    for person in Contributor.objects.filter(author_position__isnull=False).order_by(
+        "author_position", "pk"
+    ):
+        author: dict = {"name": person.display_name}
+        if person.orcid:
+            author["orcid"] = person.orcid
+        if person.github:
+            author["github"] = person.github
+        if person.affiliation:
+            author["affiliations"] = [person.affiliation]
+        authors.append(author)
+    return authors
+
+
+def _json_bytes(records: list[dict]) -> bytes:
+    return (
+        json.dumps(records, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    ).encode()
+
+
+def cited_references(manuscript: Manuscript) -> list[Reference]:
+    """The works the present sections cite, in order of first citation; a tag
+    counts as the work it is an alias of."""
+    cited: dict[int, Reference] = {}
+    citations = (
+        Citation.objects.filter(
+            section__manuscript=manuscript, section__removed_at__isnull=True
+        )
+        .select_related("reference__alias_of")
+        .order_by("section__position", "position")
+    )
+    for citation in citations:
+        reference = citation.reference.alias_of or citation.reference
+        cited.setdefault(reference.pk, reference)
+    return list(cited.values())
+
+
+def csl_json(manuscript: Manuscript) -> str:
+    """CSL-JSON for every cited work that has a record, in order of first citation,
+    each with id = its citekey."""
+    records = [dict(r.csl, id=r.key) for r in cited_references(manuscript) if r.csl]
+    return json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+
+
+BIBTEX_TYPES = {
+    "article-journal": "article",
+    "journal-article": "article",
+    "book": "book",
+    "chapter": "incollection",
+    "book-chapter": "incollection",
+    "paper-conference": "inproceedings",
+    "proceedings-article": "inproceedings",
+}
+BIBTEX_SPECIAL = re.compile(r"[{}\\%&$#_^~]")
+BIBTEX_REPLACEMENTS = {
+    "\\": r"\textbackslash{}",
+    "^": r"\^{}",
+    "~": r"\~{}",
+}
+
+
+def bibtex(manuscript: Manuscript) -> str:
+    """A BibTeX entry for every cited work that has a record, in order of first
+    citation; citekeys are ASCII forms of ours, made unique."""
+    entries = []
+    used: set[str] = set()
+    for reference in cited_references(manuscript):
+        if reference.csl:
+            entries.append(_bibtex_entry(reference.key, reference.csl, used))
+    return "\n".join(entries)
+
+
+def _bibtex_entry(key: str, csl: dict, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9:._/-]+", "_", _ascii(key)).strip("_") or "ref"
+    citekey, n = base, 2
+    while citekey in used:
+        citekey, n = f"{base}_{n}", n + 1
+    used.add(citekey)
+    year = _csl_year(csl)
+    pages = str(csl.get("page") or "").replace("-", "--").replace("–", "--")
+    fields = [
+        ("title", csl.get("title")),
+        (
+            "author",
+            " and ".join(filter(None, map(_bibtex_name, csl.get("author", [])))),
+        ),
+        (
+            "journal"
+            if BIBTEX_TYPES.get(csl.get("type", "")) == "article"
+            else "booktitle",
+            csl.get("container-title"),
+        ),
+        ("year", year),
+        ("volume", csl.get("volume")),
+        ("number", csl.get("issue")),
+        ("pages", pages),
+        ("doi", csl.get("DOI")),
+        ("url", csl.get("URL")),
+        ("publisher", csl.get("publisher")),
+        ("isbn", csl.get("ISBN")),
+    ]
+    lines = [f"@{BIBTEX_TYPES.get(csl.get('type', ''), 'misc')}{{{citekey},"]
+    for name, value in fields:
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        if value not in (None, ""):
+            text = str(value) if name in ("url", "doi") else _bibtex_escape(value)
+            lines.append(f"  {name} = {{{text}}},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _bibtex_name(name: dict) -> str:
+    if name.get("literal"):
+        return "{" + _bibtex_escape(name["literal"]) + "}"
+    family, given = name.get("family", ""), name.get("given", "")
+    if family and given:
+        return f"{_bibtex_escape(family)}, {_bibtex_escape(given)}"
+    return _bibtex_escape(family or given)
+
+
+def _bibtex_escape(value: object) -> str:
+    return BIBTEX_SPECIAL.sub(
+        lambda m: BIBTEX_REPLACEMENTS.get(m.group(), "\\" + m.group()), str(value)
+    )
+
+
+def _csl_year(csl: dict) -> str:
+    for field_name in ("issued", "published-print", "published-online", "created"):
+        parts = (csl.get(field_name) or {}).get("date-parts") or [[]]
+        if parts and parts[0] and parts[0][0]:
+            return str(parts[0][0])
+    return ""
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+STANDALONE_CSS = ("css/preview.css", "css/print.css")
+
+
+def standalone_html(manuscript: Manuscript) -> str:
+    """The public preview as one file that needs nothing else: its CSS inlined, no
+    links back to the site, so it opens offline."""
+    render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+    page = render_to_string(
+        "sections/standalone.html",
+        {
+            "manuscript": manuscript,
+            "render": render,
+            "body_html": assembly.body_html(render),
+            "bibliography_html": rendering.mark_fragment_safe(render.bibliography_html),
+        },
+    )
+    styles = []
+    for name in STANDALONE_CSS:
+        path = finders.find(name)
+        css = Path(path).read_text(encoding="utf-8") if path else ""
+        # A stylesheet can't end the <style> element early, whatever it holds.
+        css = css.replace("</", "<\\/")
+        media = ' media="print"' if "print" in name else ""
+        styles.append(f"<style{media}>\n{css}\n</style>")
+    return page.replace("<!-- inline styles -->", "\n".join(styles), 1)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    write: Callable[[Manuscript], str | bytes]
+    content_type: str
+    extension: str
+
+
+FORMATS = {
+    "markdown": ExportFormat(to_markdown, "text/markdown; charset=utf-8", "md"),
+    "manubot": ExportFormat(manubot_zip, "application/zip", "zip"),
+    "csl-json": ExportFormat(
+        csl_json, "application/vnd.citationstyles.csl+json", "json"
+    ),
+    "bibtex": ExportFormat(bibtex, "application/x-bibtex; charset=utf-8", "bib"),
+    "html": ExportFormat(standalone_html, "text/html; charset=utf-8", "html"),
+}
+
+
+def export(manuscript: Manuscript, *, format: str) -> bytes:
+    """The manuscript in one of FORMATS, as bytes; KeyError for an unknown format."""
+    written = FORMATS[format].write(manuscript)
+    return written.encode() if isinstance(written, str) else written
+
+
+class ExportUnavailable(ReviewappError):
+    """This export needs a tool the machine does not have (Chromium for PDF)."""
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+PDF_TIMEOUT_SECONDS = 120
+
+
+def pdf(manuscript: Manuscript, *, chromium: Path = CHROMIUM) -> bytes:
+    """The standalone HTML printed by headless Chromium, with print.css applied.
+
+    Raises ExportUnavailable when Chromium is missing or fails; runs a subprocess,
+    so it belongs in a command or a task, not in a web request.
+    """
+    if not chromium.exists():
+        raise ExportUnavailable(
+            f"PDF export needs Chromium at {chromium} (apt-get install chromium)."
+        )
+    with tempfile.TemporaryDirectory(prefix="export-pdf-") as folder:
+        page = Path(folder) / "manuscript.html"
+        out = Path(folder) / "manuscript.pdf"
+        page.write_text(standalone_html(manuscript), encoding="utf-8")
+        try:
+            subprocess.run(
+                [
+                    str(chromium),
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--no-pdf-header-footer",
+                    f"--user-data-dir={folder}/profile",
+                    f"--print-to-pdf={out}",
+                    page.as_uri(),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=PDF_TIMEOUT_SECONDS,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+            raise ExportUnavailable(
+                f"Chromium could not print the PDF: {error}"
+            ) from error
+        if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
+            raise ExportUnavailable("Chromium ran but wrote no PDF.")
+        return out.read_bytes()

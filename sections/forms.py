@@ -294,3 +294,40 @@ class LinkDecisionForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("decline", "Decline")]
     )
+
+
+# Releases
+
+
+class ReleaseForm(forms.Form):
+    """A maintainer publishes the public preview as a version; releases.publish
+    decides whether the name may be used."""
+
+    name = forms.CharField(max_length=50, help_text="Such as v1.0.")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReleaseCompareForm(forms.Form):
+    """`?with=` names the other version: a release's name, or "draft"."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # "with" is a Python keyword, so it can't be declared as a class attribute.
+        self.fields["with"] = forms.CharField(max_length=50)
+
+
+# Search
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(max_length=200, required=False, strip=True)
+    kind = forms.ChoiceField(
+        choices=[("", "Everything"), ("section", "Sections"), ("comment", "Comments"),
+                 ("todo", "TODOs"), ("reference", "References")],
+        required=False,
+    )  # fmt: skip
+    section = forms.SlugField(max_length=120, required=False)
+
+
+class PublicSearchForm(forms.Form):
+    q = forms.CharField(max_length=200, required=False, strip=True)

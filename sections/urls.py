@@ -163,3 +163,26 @@ urlpatterns += [
     ),
     path("me/", views.my_work, name="my-work"),
 ]
+
+# Search
+urlpatterns += [
+    path("search/<slug:manuscript>/", views.search, name="search"),
+    path("preview/search/", views.public_search, name="public-search"),
+]
+
+# Exports
+urlpatterns += [
+    path("export/<slug:manuscript>/<slug:format>/", views.export, name="export"),
+]
+
+# Releases: a release's name may hold dots (v1.0), which <slug:> refuses.
+urlpatterns += [
+    path("v/<str:name>/", views.release_page, name="release"),
+    path("v/<str:name>/compare/", views.release_compare, name="release-compare"),
+    path("releases/of/<slug:manuscript>/", views.releases_of, name="releases"),
+    path(
+        "releases/of/<slug:manuscript>/publish/",
+        views.publish_release,
+        name="release-publish",
+    ),
+]

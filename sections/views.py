@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -34,11 +35,13 @@ from sections import (
     outline,
     permissions,
     references,
+    releases,
     rendering,
     revisions,
     selectors,
     todos,
 )
+from sections import search as search_
 from sections.citations.keys import as_citation, citekey_for
 from sections.exceptions import EditConflict, EditRejected
 from sections.forms import (
@@ -56,12 +59,23 @@ from sections.forms import (
     ManualRecordForm,
     ManualTodoForm,
     MoveForm,
+    PublicSearchForm,
+    ReleaseCompareForm,
+    ReleaseForm,
+    SearchForm,
     SectionTitleForm,
     TodoBulkForm,
     TodoFilterForm,
     VisibilityForm,
 )
-from sections.models import Activity, Comment, Manuscript, ManuscriptRender, Section
+from sections.models import (
+    Activity,
+    Comment,
+    Manuscript,
+    ManuscriptRender,
+    Release,
+    Section,
+)
 
 
 @require_GET
@@ -353,8 +367,8 @@ def _preview_version(request: HttpRequest) -> selectors.RenderVersion:
 
 @require_GET
 @condition(
-    etag_func=lambda request: _preview_version(request).input_hash,
-    last_modified_func=lambda request: _preview_version(request).assembled_at,
+    etag_func=lambda request: _preview_etag(request),
+    last_modified_func=lambda request: _preview_last_modified(request),
 )
 def preview(request: HttpRequest) -> HttpResponse:
     """The public, read-only manuscript, served from its stored render.
@@ -364,7 +378,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     """
     version = _preview_version(request)
     page = cache.get_or_set(
-        f"preview-page:{version.pk}:{version.input_hash}",
+        f"preview-page:{version.pk}:{_preview_etag(request)}",
         lambda: _preview_page(version.pk),
         timeout=24 * 3600,
     )
@@ -383,6 +397,7 @@ def _preview_page(render_pk: int) -> str:
             "render": stored,
             "body_html": assembly.body_html(stored),
             "bibliography_html": rendering.mark_fragment_safe(stored.bibliography_html),
+            "releases": releases.listed(stored.manuscript_id),
         },
     )
 
@@ -1144,4 +1159,206 @@ def my_work(request: HttpRequest) -> HttpResponse:
         request,
         "sections/my_work.html",
         {"work": selectors.my_work(request.user, now=timezone.now())},
+    )
+
+
+# Search
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """Everything contributors read: sections, comments, TODOs and references."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    form = SearchForm(request.GET)
+    hits: list[search_.Hit] = []
+    section_ = None
+    if form.is_valid():
+        if form.cleaned_data["section"]:
+            section_ = permissions.get_section(
+                request.user, manuscript, form.cleaned_data["section"]
+            )
+        kind = form.cleaned_data["kind"]
+        hits = search_.search(
+            manuscript_,
+            form.cleaned_data["q"],
+            kinds=[kind] if kind else None,
+            section=section_,
+        )
+    return render(
+        request,
+        "sections/search.html",
+        {"manuscript": manuscript_, "form": form, "hits": hits, "section": section_},
+        status=200 if form.is_valid() else 422,
+    )
+
+
+@require_GET
+def public_search(request: HttpRequest) -> HttpResponse:
+    """The public preview's text only: no sign-in, no hidden sections, no notes."""
+    manuscript_ = search_.preview_manuscript()
+    if manuscript_ is None:
+        raise Http404("No manuscript yet.")
+    form = PublicSearchForm(request.GET)
+    hits = (
+        search_.search(manuscript_, form.cleaned_data["q"], public_only=True)
+        if form.is_valid()
+        else []
+    )
+    return render(
+        request,
+        "sections/public_search.html",
+        {"manuscript": manuscript_, "form": form, "hits": hits},
+        status=200 if form.is_valid() else 422,
+    )
+
+
+# Exports
+
+
+@require_GET
+@login_required
+def export(request: HttpRequest, manuscript: str, format: str) -> HttpResponse:
+    """The manuscript as a download: Markdown, Manubot zip, CSL-JSON, BibTeX, HTML."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    if format not in exporting.FORMATS:
+        raise Http404("No such export format.")
+    kind = exporting.FORMATS[format]
+    response = HttpResponse(
+        exporting.export(manuscript_, format=format), content_type=kind.content_type
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{manuscript_.slug}.{kind.extension}"'
+    )
+    return response
+
+
+# Releases
+
+
+def _preview_etag(request: HttpRequest) -> str:
+    """The preview's version: its render's, and its list of releases'."""
+    return f"{_preview_version(request).input_hash}-r{_preview_releases(request)}"
+
+
+def _preview_last_modified(request: HttpRequest) -> datetime:
+    latest = _preview_releases(request).latest_at
+    assembled = _preview_version(request).assembled_at
+    return max(assembled, latest) if latest else assembled
+
+
+def _preview_releases(request: HttpRequest) -> releases.ListVersion:
+    """The releases /preview/ lists, versioned, looked up once per request."""
+    if not hasattr(request, "preview_releases"):
+        request.preview_releases = releases.site_list_version()
+    return request.preview_releases
+
+
+def _release(request: HttpRequest, name: str) -> Release:
+    """The release /v/<name>/ serves, looked up once per request; 404 if none."""
+    if not hasattr(request, "release"):
+        release_ = releases.named(name)
+        if release_ is None:
+            raise Http404("No such version.")
+        request.release = release_
+    return request.release
+
+
+@require_GET
+@condition(etag_func=lambda request, name: releases.etag(_release(request, name)))
+def release_page(request: HttpRequest, name: str) -> HttpResponse:
+    """A published version: frozen, public, and the same for everyone forever."""
+    release_ = _release(request, name)
+    page = render_to_string(
+        "sections/release.html",
+        {
+            "release": release_,
+            "body_html": rendering.mark_fragment_safe(release_.body_html),
+            "bibliography_html": rendering.mark_fragment_safe(
+                release_.bibliography_html
+            ),
+        },
+    )
+    response = HttpResponse(page)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@require_GET
+def release_compare(request: HttpRequest, name: str) -> HttpResponse:
+    """A release against another, or against the working draft (contributors only:
+    the draft holds unpublished text)."""
+    release_ = _release(request, name)
+    form = ReleaseCompareForm(request.GET or None)
+    context = {
+        "release": release_,
+        "form": form,
+        "releases": releases.listed(release_.manuscript_id),
+        "other": None,
+        "changes": None,
+    }
+    if not form.is_valid():
+        status = 422 if form.is_bound else 200
+        return render(request, "sections/release_compare.html", context, status=status)
+    other_name = form.cleaned_data["with"]
+    if other_name == releases.DRAFT:
+        if not permissions.can_read(request.user, release_.manuscript):
+            return redirect_to_login(request.get_full_path())
+        newer = releases.draft_sections(release_.manuscript)
+    else:
+        other = releases.named(other_name)
+        if other is None:
+            raise Http404("No such version.")
+        context["other"] = other
+        newer = other.sections
+    context["with_draft"] = other_name == releases.DRAFT
+    context["changes"] = releases.compare(release_.sections, newer)
+    return render(request, "sections/release_compare.html", context)
+
+
+@require_GET
+@login_required
+def releases_of(request: HttpRequest, manuscript: str) -> HttpResponse:
+    manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    return _releases_page(request, manuscript_, ReleaseForm())
+
+
+@require_POST
+@login_required
+def publish_release(request: HttpRequest, manuscript: str) -> HttpResponse:
+    manuscript_ = permissions.get_manuscript(request.user, manuscript, moderate=True)
+    form = ReleaseForm(request.POST)
+    if form.is_valid():
+        try:
+            release_ = releases.publish(
+                manuscript_,
+                name=form.cleaned_data["name"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except releases.ReleaseRejected as error:
+            form.add_error("name", str(error))
+        else:
+            messages.success(request, f"Published {release_.name}.")
+            return redirect("sections:releases", manuscript=manuscript_.slug)
+    return _releases_page(request, manuscript_, form, status=422)
+
+
+def _releases_page(
+    request: HttpRequest,
+    manuscript: Manuscript,
+    form: ReleaseForm,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "sections/releases.html",
+        {
+            "manuscript": manuscript,
+            "releases": releases.listed(manuscript.pk),
+            "form": form,
+            "can_publish": permissions.can_moderate(request.user, manuscript),
+        },
+        status=status,
     )

@@ -7,12 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments
+from sections import claims, comments, releases
 from sections import urls as section_urls
 from sections.models import Claim
 from tests.factories import make_user
 
-PUBLIC = {"home", "healthz", "preview"}
+PUBLIC = {"home", "healthz", "preview", "release", "release-compare", "public-search"}
 MAINTAINERS_ONLY = {
     "section-visibility",
     "references-retry-failed",
@@ -30,6 +30,7 @@ MAINTAINERS_ONLY = {
     "todo-bulk",
     "todo-create",
     "claims-link-decide",
+    "release-publish",
 }
 # Someone else's claim and comment: theirs to change, or a maintainer's.
 OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
@@ -50,6 +51,12 @@ READ_ONLY = {
     "contributions",
     "claims",
     "my-work",
+    "search",
+    "public-search",
+    "release",
+    "release-compare",
+    "releases",
+    "export",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 
@@ -61,6 +68,7 @@ def world(seed):
     someone = make_user("someone@example.org")
     claim = claims.claim(section, by=someone)
     comment = comments.post(section, by=someone, body="A thought.")
+    release = releases.publish(seed, name="v1.0", note="", by=someone)
     return {
         "manuscript": seed.slug,
         "section": section.slug,
@@ -68,6 +76,8 @@ def world(seed):
         "claim": claim.pk,
         "comment": comment.pk,
         "reference": seed.references.first().pk,
+        "name": release.name,
+        "format": "markdown",
     }
 
 

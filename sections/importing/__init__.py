@@ -8,6 +8,9 @@ Importing the same file again changes nothing.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,9 @@ from sections.models import (
 
 FORMATS = ("text", "markdown", "manubot")
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# A Manubot zip: what we unpack at most, against zip bombs and stray archives.
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+MAX_ZIP_FILES = 1000
 
 
 @dataclass
@@ -69,7 +75,7 @@ class ImportReport:
 
 
 def detect_format(path: Path) -> str:
-    if path.is_dir():
+    if path.is_dir() or path.suffix.lower() == ".zip":
         return "manubot"
     if path.suffix.lower() in {".md", ".markdown"}:
         return "markdown"
@@ -77,7 +83,9 @@ def detect_format(path: Path) -> str:
 
 
 def import_path(path: Path, *, format: str | None = None) -> ImportReport:
-    """Import a file (text, markdown) or a folder (manubot). Raises ImportRejected."""
+    """Import a file (text, markdown), a folder or a .zip of one (manubot).
+
+    Raises ImportRejected."""
     path = Path(path)
     if not path.exists():
         raise ImportRejected(f"{path} does not exist.")
@@ -86,16 +94,16 @@ def import_path(path: Path, *, format: str | None = None) -> ImportReport:
         raise ImportRejected(
             f"Unknown format {format!r}: use one of {', '.join(FORMATS)}."
         )
+    if format == "manubot" and path.suffix.lower() == ".zip" and path.is_file():
+        with tempfile.TemporaryDirectory(prefix="manubot-") as folder:
+            parsed, digest = _parse_manubot(_extract_zip(path, Path(folder)))
+        return store(parsed, source_name=path.name, source_sha256=digest)
     if format == "manubot":
         if not path.is_dir():
             raise ImportRejected(
                 f"{path} is not a folder: a Manubot import takes a content/ folder."
             )
-        parsed = manubot.parse(path, read_text=read_text)
-        files = sorted(
-            p for p in manubot.content_folder(path).rglob("*") if p.is_file()
-        )
-        digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+        parsed, digest = _parse_manubot(path)
     else:
         if path.is_dir():
             raise ImportRejected(
@@ -108,6 +116,68 @@ def import_path(path: Path, *, format: str | None = None) -> ImportReport:
         else:
             parsed = markdown.parse(text, default_title=path.stem)
     return store(parsed, source_name=path.name, source_sha256=digest)
+
+
+def _parse_manubot(path: Path) -> tuple[ParsedManuscript, str]:
+    parsed = manubot.parse(path, read_text=read_text)
+    files = sorted(p for p in manubot.content_folder(path).rglob("*") if p.is_file())
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+    return parsed, digest
+
+
+def _extract_zip(path: Path, folder: Path) -> Path:
+    """Unpack a zip into folder, refusing paths that would land outside it, links,
+    and archives too big or too many files to be a content folder. Returns the
+    folder that holds content/."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) > MAX_ZIP_FILES:
+                raise ImportRejected(
+                    f"{path.name} holds more than {MAX_ZIP_FILES} files."
+                )
+            if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+                raise ImportRejected(
+                    f"{path.name} unpacks to more than {MAX_ZIP_BYTES // 2**20} MB."
+                )
+            for member in members:
+                name = member.filename.replace("\\", "/")
+                parts = name.split("/")
+                if name.startswith("/") or ".." in parts or ":" in parts[0]:
+                    raise ImportRejected(
+                        f"{path.name} holds an unsafe path: {member.filename[:100]}"
+                    )
+                if member.flag_bits & 0x1:
+                    raise ImportRejected(f"{path.name} is encrypted.")
+                if (member.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise ImportRejected(
+                        f"{path.name} holds a symbolic link: {member.filename[:100]}"
+                    )
+                target = folder.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # Read at most what the header declared, whatever the data says.
+                with archive.open(member) as source:
+                    data = source.read(member.file_size + 1)
+                if len(data) > member.file_size:
+                    raise ImportRejected(f"{path.name} is damaged: {member.filename}")
+                target.write_bytes(data)
+    # NotImplementedError: a compression method zipfile lacks; zlib.error: bad data.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        zlib.error,
+    ) as error:
+        raise ImportRejected(
+            f"{path.name} is not a readable zip file: {error}"
+        ) from error
+    if (folder / "content").is_dir() or any(folder.glob("*.md")):
+        return folder
+    # GitHub's "Download ZIP" puts the repository in a folder of its own.
+    inner = [p for p in folder.iterdir() if (p / "content").is_dir()]
+    if len(inner) == 1:
+        return inner[0]
+    raise ImportRejected(f"{path.name} has no content/ folder.")
 
 
 def read_text(path: Path) -> str:

@@ -4,6 +4,8 @@
 - `metadata.yaml`: `title` and `authors` (name, orcid, github, email);
 - `manual-references*.json`: CSL-JSON records keyed by citekey, which win over
   anything fetched;
+  (`manual-references-imported.json`, which our export writes, holds records from
+  an imported reference list: they come back provisional, so fetching may replace them);
 - `citation-tags.tsv`: `tag` and `citation` columns, mapping `tag:` keys to real ones
   (tags may also be defined inside the Markdown, as link references).
 """
@@ -22,6 +24,7 @@ from sections.exceptions import ImportRejected
 from sections.importing import markdown
 from sections.importing.parsed import ParsedManuscript, ParsedReference
 
+IMPORTED_REFERENCES = "manual-references-imported.json"
 CONTENT_FILE = re.compile(r"^\d+\..+\.md$")
 
 
@@ -41,6 +44,10 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
         )
     metadata = _metadata(folder / "metadata.yaml", read_text)
     text = "\n\n".join(read_text(file).strip("\n") for file in files)
+    if metadata.get("title"):
+        # The title is known: a lone top heading is then a section, not the title.
+        title = yaml.safe_dump({"title": str(metadata["title"])}, allow_unicode=True)
+        text = f"---\n{title}---\n{text}"
     parsed = markdown.parse(text, default_title=folder.parent.name)
     if metadata.get("title"):
         parsed.title = str(metadata["title"]).strip()
@@ -65,6 +72,8 @@ def _metadata(path: Path, read_text) -> dict:
 def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
     references = []
     for path in sorted(folder.glob("manual-references*.json")):
+        # Our export keeps an imported reference list's records apart: provisional.
+        is_manual = path.name != IMPORTED_REFERENCES
         try:
             items = json.loads(read_text(path))
         except json.JSONDecodeError as error:
@@ -78,7 +87,7 @@ def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
         for item in items:
             key = standardize(str(item["id"]))
             references.append(
-                ParsedReference(key=key, csl={**item, "id": key}, is_manual=True)
+                ParsedReference(key=key, csl={**item, "id": key}, is_manual=is_manual)
             )
     return references
 

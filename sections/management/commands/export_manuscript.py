@@ -7,13 +7,18 @@ from sections.models import Manuscript
 
 
 class Command(BaseCommand):
-    help = "Write a manuscript out as Markdown (citations in Manubot form)."
+    help = (
+        "Write a manuscript out: Markdown, a Manubot content/ zip, CSL-JSON, "
+        "BibTeX, one standalone HTML file, or a PDF (needs Chromium)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--manuscript", help="The manuscript's slug (default: the only one)."
         )
-        parser.add_argument("--format", choices=["markdown"], default="markdown")
+        parser.add_argument(
+            "--format", choices=[*exporting.FORMATS, "pdf"], default="markdown"
+        )
         parser.add_argument(
             "--output", "-o", type=Path, help="A file to write (default: stdout)."
         )
@@ -22,6 +27,7 @@ class Command(BaseCommand):
         self,
         *args: object,
         manuscript: str | None,
+        format: str,
         output: Path | None,
         **options: object,
     ) -> None:
@@ -35,9 +41,19 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Name one manuscript with --manuscript (there are: {slugs})."
             )
-        text = exporting.to_markdown(manuscripts.get())
-        if output:
-            output.write_text(text, encoding="utf-8")
-            self.stdout.write(f"Wrote {output}.")
+        if format == "pdf":
+            if not output:
+                raise CommandError("A PDF needs a file: give --output.")
+            try:
+                data = exporting.pdf(manuscripts.get())
+            except exporting.ExportUnavailable as error:
+                raise CommandError(str(error)) from error
         else:
-            self.stdout.write(text, ending="")
+            data = exporting.export(manuscripts.get(), format=format)
+        if output:
+            output.write_bytes(data)
+            self.stdout.write(f"Wrote {output}.")
+        elif format == "manubot":
+            raise CommandError("A Manubot zip needs a file: give --output.")
+        else:
+            self.stdout.write(data.decode(), ending="")

@@ -7,7 +7,10 @@ from sections.exceptions import ImportRejected
 
 
 class Command(BaseCommand):
-    help = "Import a manuscript (plain text, Markdown or a Manubot content/ folder), all or nothing."
+    help = (
+        "Import a manuscript (plain text, Markdown, or a Manubot content/ folder "
+        "or .zip of one), all or nothing."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
