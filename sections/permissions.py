@@ -107,7 +107,7 @@ def get_section(
     return section
 
 
-def get_claim(user: User, pk: int) -> Claim:
+def _readable_claim(user: User, pk: int) -> Claim:
     claim = (
         Claim.objects.select_related("section__manuscript", "contributor")
         .filter(pk=pk)
@@ -115,6 +115,11 @@ def get_claim(user: User, pk: int) -> Claim:
     )
     if claim is None or not can_read(user, claim.section.manuscript):
         raise Http404("No such claim.")
+    return claim
+
+
+def get_claim(user: User, pk: int) -> Claim:
+    claim = _readable_claim(user, pk)
     if not can_release(user, claim):
         raise PermissionDenied(
             "Only the claimant or a maintainer may release this claim."
@@ -223,13 +228,7 @@ def can_decide_links(user: User) -> bool:
 
 def get_claim_to_read(user: User, pk: int) -> Claim:
     """The claim, if the user may read its manuscript (else 404)."""
-    claim = (
-        Claim.objects.select_related("section__manuscript", "contributor")
-        .filter(pk=pk)
-        .first()
-    )
-    if claim is None or not can_read(user, claim.section.manuscript):
-        raise Http404("No such claim.")
+    claim = _readable_claim(user, pk)
     if claim.section.removed_at and not can_moderate(user, claim.section.manuscript):
         raise Http404("No such claim.")
     return claim
