@@ -1,5 +1,6 @@
 """Search benchmark: 41 searches of the synthetic 10x manuscript, as contributors
-and as the public, full-text on PostgreSQL computed on the fly (no stored tsvector).
+and as the public: full-text over the stored, GIN-indexed vectors on PostgreSQL, word
+matching on SQLite.
 
     .venv/bin/python -m bench.search                # SQLite file in /tmp
     createdb -h 127.0.0.1 -U postgres reviewapp_bench_search

@@ -1,7 +1,8 @@
 """Search a manuscript: sections, comments, TODO items and references.
 
-PostgreSQL: full-text search (`websearch_to_tsquery`, config "english") computed on
-the fly, ranked by `ts_rank`; section titles weigh more (A) than bodies (B). Other
+PostgreSQL: full-text search (`websearch_to_tsquery`, config "english") over the
+`search_vector` columns that migration 0009 adds and PostgreSQL keeps up to date,
+GIN-indexed, ranked by `ts_rank`; section titles weigh more (A) than bodies (B). Other
 databases (the embedded SQLite): every word must be in the text (case-insensitive),
 ranked by how often the words occur.
 
@@ -27,9 +28,8 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
@@ -305,29 +305,20 @@ class _Context:
         )
 
 
-# The record that counts, as Reference.csl picks it (an empty record counts as none),
-# and its searchable text: key, title and the authors' family names.
-_RECORDS_SQL = ", ".join(
-    f'NULLIF("sections_reference"."{field}", \'{{}}\'::jsonb)'
-    for field in ("csl_manual", "csl_fetched", "csl_provisional")
-)
-_RECORD_SQL = f"COALESCE({_RECORDS_SQL})"
-REFERENCE_DOCUMENT_SQL = (
-    'concat_ws(\' \', "sections_reference"."key", '
-    f"{_RECORD_SQL} ->> 'title', "
-    f"jsonb_path_query_array({_RECORD_SQL}, '$.author[*].family')::text)"
-)
+def _stored_vector(model) -> RawSQL:
+    """The row's `search_vector`: PostgreSQL keeps it up to date on every write
+    (migration 0009 says how it is made; the models do not declare it)."""
+    from django.contrib.postgres.search import SearchVectorField
 
-
-def _as_text(field: str) -> Replace:
-    """The field with `<` spaced out: PostgreSQL's parser skips what looks like
-    markup, and the words inside `<script>…</script>` as well, so a comment quoting
-    HTML would not be found by its own words."""
-    return Replace(F(field), Value("<"), Value(" "), output_field=TextField())
+    return RawSQL(
+        f'"{model._meta.db_table}"."search_vector"',
+        [],
+        output_field=SearchVectorField(),
+    )
 
 
 class _Postgres:
-    """Full-text search, computed on the fly (no stored tsvector column yet)."""
+    """Full-text search over the stored, GIN-indexed vectors."""
 
     def __init__(self, query: str) -> None:
         # Imported here: these run on PostgreSQL only, and need no installed app.
@@ -335,9 +326,10 @@ class _Postgres:
 
         self.query = SearchQuery(query, search_type="websearch", config=CONFIG)
 
-    def _ranked(self, queryset: QuerySet, vector, limit: int) -> QuerySet:
+    def _ranked(self, queryset: QuerySet, limit: int) -> QuerySet:
         from django.contrib.postgres.search import SearchRank
 
+        vector = _stored_vector(queryset.model)
         return (
             queryset.annotate(search_vector=vector)
             .filter(search_vector=self.query)
@@ -346,40 +338,23 @@ class _Postgres:
         )
 
     def section(self, context: _Context) -> list[Hit]:
-        from django.contrib.postgres.search import SearchVector
-
-        vector = SearchVector(
-            _as_text("title"), weight="A", config=CONFIG
-        ) + SearchVector(_as_text("body"), weight="B", config=CONFIG)
         # Public hits are checked again in Python, so read a few more candidates.
         limit = context.limit * 2 if context.public_only else context.limit
         rows = list(
-            self._ranked(context.sections(), vector, limit).only(
-                "pk", "title", "slug", "body"
-            )
+            self._ranked(context.sections(), limit).only("pk", "title", "slug", "body")
         )
         return context.section_hits(rows, {row.pk: row.search_rank for row in rows})
 
     def comment(self, context: _Context) -> list[Hit]:
-        from django.contrib.postgres.search import SearchVector
-
-        vector = SearchVector(_as_text("body"), config=CONFIG)
-        rows = self._ranked(context.comments(), vector, context.limit)
+        rows = self._ranked(context.comments(), context.limit)
         return [context.comment_hit(row, row.search_rank) for row in rows]
 
     def todo(self, context: _Context) -> list[Hit]:
-        from django.contrib.postgres.search import SearchVector
-
-        vector = SearchVector(_as_text("text"), config=CONFIG)
-        rows = self._ranked(context.todos(), vector, context.limit)
+        rows = self._ranked(context.todos(), context.limit)
         return [context.todo_hit(row, row.search_rank) for row in rows]
 
     def reference(self, context: _Context) -> list[Hit]:
-        from django.contrib.postgres.search import SearchVector
-
-        document = RawSQL(f"replace({REFERENCE_DOCUMENT_SQL}, '<', ' ')", [])
-        vector = SearchVector(document, config=CONFIG)
-        rows = self._ranked(context.references(), vector, context.limit)
+        rows = self._ranked(context.references(), context.limit)
         return [context.reference_hit(row, row.search_rank) for row in rows]
 
 

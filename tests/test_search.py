@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from sections import comments, search
+from sections import comments, revisions, search
 from sections.models import Section, TodoItem
 
 
@@ -33,6 +33,19 @@ def test_every_word_must_match(seed):
 
 def test_a_query_without_words_finds_nothing(seed):
     assert search.search(seed, "  -- !! ") == []
+
+
+def test_an_edit_is_found_by_its_new_words_and_not_its_old_ones(seed, contributor):
+    section = seed.sections.get(title="Electronic health records")
+    revisions.save_edit(
+        section,
+        body=section.body.replace("Faraggi", "Quetzalcoatl"),
+        title="Health records, quetzal edition",
+        by=contributor,
+    )
+    assert not search.search(seed, "Faraggi", kinds=["section"])
+    found = search.search(seed, "Quetzalcoatl quetzal", kinds=["section"])
+    assert [hit.title for hit in found] == ["Health records, quetzal edition"]
 
 
 def test_a_comment_is_found_by_its_text(seed, contributor):
