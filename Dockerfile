@@ -14,6 +14,11 @@ RUN groupadd --system reviewapp \
     && useradd --system --gid reviewapp --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin reviewapp
 
+# Chromium prints PDF exports (the worker runs it headless); fonts for its text.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE = {
 ASSEMBLY_DELAY = env_int("ASSEMBLY_DELAY", 2)
 # A claim whose claimant hasn't edited its section in this many days is stale.
 CLAIM_STALE_AFTER_DAYS = env_int("CLAIM_STALE_AFTER_DAYS", 21)
+# PDF exports are printed by headless Chromium (Debian's: apt-get install chromium).
+# On the web a worker prints them into the cache, which web and workers share.
+CHROMIUM_PATH = env_str("CHROMIUM_PATH", "/usr/bin/chromium")
 
 AUTH_PASSWORD_VALIDATORS = [
     {

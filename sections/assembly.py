@@ -24,7 +24,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from sections import bibliography, rendering
+from sections import authors, bibliography, rendering
 from sections.models import (
     AssembledSection,
     Manuscript,
@@ -95,7 +95,10 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     pieces = _pieces(manuscript, audience, show_todos)
     references = _references(manuscript)
     works = references.works
-    digest = _input_hash(manuscript, audience, show_todos, pieces, references.version)
+    byline = authors.byline(manuscript)
+    digest = _input_hash(
+        manuscript, audience, show_todos, pieces, references.version, byline
+    )
     render = (
         ManuscriptRender.objects.filter(manuscript=manuscript, audience=audience)
         .defer("bibliography_html")
@@ -140,6 +143,8 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
         changes = {"input_hash": digest, "assembled_at": timezone.now()}
         if render.toc != toc:
             changes["toc"] = toc
+        if render.authors != byline:
+            changes["authors"] = byline
         # The bibliography is the second largest thing we write: only when it changed.
         if render.bibliography_hash != bibliography_hash:
             changes.update(
@@ -356,7 +361,9 @@ def _canonical(key: str, works: dict[str, CitedWork]) -> str:
     return work.alias_key if work and work.alias_key else key
 
 
-def _input_hash(manuscript, audience, show_todos, pieces, references_version) -> str:
+def _input_hash(
+    manuscript, audience, show_todos, pieces, references_version, byline
+) -> str:
     digest = hashlib.sha256()
     for part in (
         rendering.RENDERER_VERSION,
@@ -364,6 +371,7 @@ def _input_hash(manuscript, audience, show_todos, pieces, references_version) ->
         str(show_todos),
         manuscript.title,
         references_version,
+        repr(byline),
     ):
         digest.update(part.encode() + b"\0")
     for piece in pieces:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -16,15 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.template.loader import render_to_string
 
-from sections import assembly, rendering
+from sections import assembly, authors, rendering
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
     Citation,
-    Contributor,
     Manuscript,
     ManuscriptRender,
     Reference,
@@ -35,16 +37,22 @@ from sections.selectors import Contribution
 def to_markdown(manuscript: Manuscript) -> str:
     """The manuscript as one Markdown file, citations in Manubot form.
 
-    A YAML front-matter block carries the title and, as pandoc does, the CSL records
-    the manuscript holds (`references`), so the bibliography survives the trip;
-    citation tags follow the text as Markdown link references.
+    A YAML front-matter block carries the title, the author names as pandoc reads
+    them (`author`) and the whole author list as Manubot writes it (`authors`, with
+    ORCID iDs and affiliations), and, as pandoc does, the CSL records the manuscript
+    holds (`references`), so the bibliography survives the trip; citation tags
+    follow the text as Markdown link references.
     """
     references = list(
         Reference.objects.filter(manuscript=manuscript)
         .select_related("alias_of")
         .order_by("key")
     )
-    front = {"title": manuscript.title}
+    front: dict = {"title": manuscript.title}
+    byline = authors.byline(manuscript)
+    if byline:
+        front["author"] = [author["name"] for author in byline]
+        front["authors"] = byline
     records = [
         dict(r.csl, id=r.key) for r in references if r.csl_manual or r.csl_provisional
     ]
@@ -135,7 +143,7 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
         name = f"content/{number:0{width}d}.{slug}.md"
         files[name] = ("\n\n".join(parts) + "\n").encode()
     files["content/metadata.yaml"] = yaml.safe_dump(
-        {"title": manuscript.title, "authors": _authors()},
+        {"title": manuscript.title, "authors": authors.byline(manuscript)},
         allow_unicode=True,
         sort_keys=False,
     ).encode()
@@ -175,22 +183,6 @@ def manubot_zip(manuscript: Manuscript) -> bytes:
             info.create_system = 3  # Unix, whatever machine wrote it
             archive.writestr(info, data, compresslevel=9)
     return out.getvalue()
-
-
-def _authors() -> list[dict]:
-    authors = []
-    for person in Contributor.objects.filter(author_position__isnull=False).order_by(
-        "author_position", "pk"
-    ):
-        author: dict = {"name": person.display_name}
-        if person.orcid:
-            author["orcid"] = person.orcid
-        if person.github:
-            author["github"] = person.github
-        if person.affiliation:
-            author["affiliations"] = [person.affiliation]
-        authors.append(author)
-    return authors
 
 
 def _json_bytes(records: list[dict]) -> bytes:
@@ -318,7 +310,7 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-STANDALONE_CSS = ("css/preview.css", "css/print.css")
+STANDALONE_CSS = ("css/preview.css", "css/byline.css", "css/print.css")
 
 
 def standalone_html(manuscript: Manuscript) -> str:
@@ -330,6 +322,7 @@ def standalone_html(manuscript: Manuscript) -> str:
         {
             "manuscript": manuscript,
             "render": render,
+            "byline": authors.display(render.authors),
             "body_html": assembly.body_html(render),
             "bibliography_html": rendering.mark_fragment_safe(render.bibliography_html),
         },
@@ -373,16 +366,16 @@ class ExportUnavailable(ReviewappError):
     """This export needs a tool the machine does not have (Chromium for PDF)."""
 
 
-CHROMIUM = Path("/usr/bin/chromium")
 PDF_TIMEOUT_SECONDS = 120
 
 
-def pdf(manuscript: Manuscript, *, chromium: Path = CHROMIUM) -> bytes:
+def pdf(manuscript: Manuscript) -> bytes:
     """The standalone HTML printed by headless Chromium, with print.css applied.
 
     Raises ExportUnavailable when Chromium is missing or fails; runs a subprocess,
-    so it belongs in a command or a task, not in a web request.
+    so it belongs in a command or a task (`print_pdf`), not in a web request.
     """
+    chromium = Path(settings.CHROMIUM_PATH)
     if not chromium.exists():
         raise ExportUnavailable(
             f"PDF export needs Chromium at {chromium} (apt-get install chromium)."
@@ -407,6 +400,8 @@ def pdf(manuscript: Manuscript, *, chromium: Path = CHROMIUM) -> bytes:
                 check=True,
                 capture_output=True,
                 timeout=PDF_TIMEOUT_SECONDS,
+                # The app's user may have no home (the image's has none).
+                env={**os.environ, "HOME": folder},
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
             raise ExportUnavailable(
@@ -415,3 +410,48 @@ def pdf(manuscript: Manuscript, *, chromium: Path = CHROMIUM) -> bytes:
         if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
             raise ExportUnavailable("Chromium ran but wrote no PDF.")
         return out.read_bytes()
+
+
+# PDF for the web: printed by a worker, kept in the cache per public render, so a
+# second download of an unchanged manuscript is served at once.
+
+PDF_KEPT_SECONDS = 7 * 24 * 3600
+# A failure is remembered briefly: installing Chromium and reloading should work.
+PDF_FAILURE_KEPT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class PdfState:
+    """The PDF of a manuscript's current public render: printed, failed, or neither
+    yet (`key` names that render's PDF)."""
+
+    key: str
+    pdf: bytes | None
+    error: str
+
+
+def pdf_state(manuscript: Manuscript) -> PdfState:
+    render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+    key = f"pdf:{manuscript.pk}:{render.input_hash}"
+    found = cache.get_many([key, f"{key}:error"])
+    return PdfState(key, found.get(key), found.get(f"{key}:error", ""))
+
+
+def print_pdf(manuscript: Manuscript) -> PdfState:
+    """Print the current public render's PDF into the cache, unless it is there;
+    a failure is kept as its message. Safe to run twice."""
+    state = pdf_state(manuscript)
+    if state.pdf is not None:
+        return state
+    try:
+        cache.set(state.key, pdf(manuscript), PDF_KEPT_SECONDS)
+    except ExportUnavailable as error:
+        cache.set(f"{state.key}:error", str(error), PDF_FAILURE_KEPT_SECONDS)
+    finally:
+        cache.delete(pdf_queued_key(state))
+    return pdf_state(manuscript)
+
+
+def pdf_queued_key(state: PdfState) -> str:
+    """Marks a PDF as queued (tasks.print_pdf_soon), so reloads queue it once."""
+    return f"{state.key}:queued"

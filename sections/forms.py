@@ -1,5 +1,6 @@
 from django import forms
 
+from sections import authors
 from sections.models import Activity, Contributor, Section, TodoItem
 from sections.selectors import TodoFilters
 
@@ -314,6 +315,58 @@ class ReleaseCompareForm(forms.Form):
         super().__init__(*args, **kwargs)
         # "with" is a Python keyword, so it can't be declared as a class attribute.
         self.fields["with"] = forms.CharField(max_length=50)
+
+
+# Authors
+
+
+class AuthorRowForm(forms.Form):
+    """One person's row on the author list: a place in the byline (blank: not an
+    author), their ORCID iD and affiliations."""
+
+    contributor = forms.IntegerField(widget=forms.HiddenInput)
+    position = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=999,
+        widget=forms.NumberInput(attrs={"class": "narrow"}),
+    )
+    orcid = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "0000-0002-1825-0097"}),
+    )
+    affiliations = forms.CharField(
+        required=False,
+        max_length=authors.MAX_AFFILIATIONS * (authors.MAX_AFFILIATION_LENGTH + 1),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line.",
+    )
+
+    def clean_orcid(self) -> str:
+        try:
+            return authors.normalize_orcid(self.cleaned_data["orcid"])
+        except authors.InvalidOrcid as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean_affiliations(self) -> list[str]:
+        lines = [
+            line.strip() for line in self.cleaned_data["affiliations"].splitlines()
+        ]
+        lines = [line for line in lines if line]
+        if len(lines) > authors.MAX_AFFILIATIONS:
+            raise forms.ValidationError(
+                f"At most {authors.MAX_AFFILIATIONS} affiliations per person."
+            )
+        if any(len(line) > authors.MAX_AFFILIATION_LENGTH for line in lines):
+            raise forms.ValidationError(
+                f"An affiliation has at most {authors.MAX_AFFILIATION_LENGTH} "
+                "characters."
+            )
+        return lines
+
+
+AuthorListFormSet = forms.formset_factory(AuthorRowForm, extra=0, max_num=5000)
 
 
 # Search

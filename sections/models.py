@@ -125,9 +125,9 @@ class Contributor(models.Model):
     )
     orcid = models.CharField("ORCID iD", max_length=19, blank=True)
     github = models.CharField("GitHub handle", max_length=100, blank=True)
-    affiliation = models.CharField(max_length=500, blank=True)
-    # The author list's order, as a maintainer sets it (ICMJE); none: not an author.
-    author_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    # As the author list prints them, in order, such as "Department of Systems
+    # Pharmacology, University of Pennsylvania".
+    affiliations = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["display_name"]
@@ -141,6 +141,30 @@ class Contributor(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class Authorship(models.Model):
+    """A contributor on a manuscript's author list, at the place a maintainer chose
+    (ICMJE order: the list is the manuscript's byline, not who wrote most)."""
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="authorships"
+    )
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="authorships"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["manuscript", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "contributor"], name="one_authorship_per_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor} ({self.position}) on {self.manuscript}"
 
 
 class Revision(models.Model):
@@ -545,6 +569,8 @@ class ManuscriptRender(models.Model):
     toc = models.JSONField(default=list)
     bibliography_html = models.TextField()
     bibliography_hash = models.CharField(max_length=64, blank=True)
+    # The author list as `authors.byline` gives it, part of what the render shows.
+    authors = models.JSONField(default=list)
     assembled_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -660,11 +686,13 @@ class Release(models.Model):
     note = models.TextField(blank=True)
     title = models.CharField(max_length=500)
     # The public render as it was: the table of contents, the assembled sections'
-    # HTML in order, the bibliography's HTML, and each section's text and title.
+    # HTML in order, the bibliography's HTML, each section's text and title, and
+    # the author list.
     toc = models.JSONField(default=list)
     body_html = models.TextField()
     bibliography_html = models.TextField()
     sections = models.JSONField(default=list)
+    authors = models.JSONField(default=list)
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(
         Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,8 +1,8 @@
 """Releases: published versions of a manuscript, frozen so their URLs never change.
 
 A release copies the public render as it is when a maintainer publishes: the title,
-table of contents, assembled body and bibliography HTML, and each public section's
-reading text. Nothing a release shows is read from the draft again, so editing the
+author list, table of contents, assembled body and bibliography HTML, and each public
+section's reading text. Nothing a release shows is read from the draft again, so editing the
 draft or a reference's metadata afterwards leaves every release as it was.
 
 Each section's `body` is the text a reader of the public preview reads (TODO notes
@@ -70,6 +70,7 @@ def publish(
                 body_html=str(assembly.body_html(render)),
                 bibliography_html=_bibliography_html(render),
                 sections=sections_of(render),
+                authors=render.authors,
                 published_at=timezone.now(),
                 published_by=actor,
             )
@@ -114,6 +115,7 @@ def etag(release: Release) -> str:
         release.title,
         release.published_at.isoformat(),
         repr(release.toc),
+        repr(release.authors),
         release.body_html,
         release.bibliography_html,
     ):

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sections import assembly, claims, comments, references
+from sections import assembly, claims, comments, exporting, references
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -120,3 +120,21 @@ def notify_mention(mention_id: int) -> bool:
 def notify_stale_claims() -> int:
     """Beat, daily: email each stale claim's claimant once; returns how many."""
     return claims.notify_stale(now=timezone.now())
+
+
+# Exports
+
+
+@shared_task
+def print_pdf(manuscript_id: int) -> None:
+    """Print the manuscript's PDF into the cache; a rerun finds it there."""
+    manuscript = Manuscript.objects.filter(pk=manuscript_id).first()
+    if manuscript is not None:
+        exporting.print_pdf(manuscript)
+
+
+def print_pdf_soon(state: exporting.PdfState, manuscript_id: int) -> None:
+    """Queue the PDF once however often its page is reloaded while it prints."""
+    waiting = exporting.PDF_TIMEOUT_SECONDS + 60
+    if cache.add(exporting.pdf_queued_key(state), True, timeout=waiting):
+        print_pdf.delay(manuscript_id)

@@ -175,6 +175,11 @@ urlpatterns += [
     path("export/<slug:manuscript>/<slug:format>/", views.export, name="export"),
 ]
 
+# Authors
+urlpatterns += [
+    path("authors/of/<slug:manuscript>/", views.author_list, name="author-list"),
+]
+
 # Releases: a release's name may hold dots (v1.0), which <slug:> refuses.
 urlpatterns += [
     path("v/<str:name>/", views.release_page, name="release"),

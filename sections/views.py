@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,7 @@ from django.views.decorators.http import (
 
 from sections import (
     assembly,
+    authors,
     claims,
     comments,
     contributors,
@@ -39,6 +41,7 @@ from sections import (
     rendering,
     revisions,
     selectors,
+    tasks,
     todos,
 )
 from sections import search as search_
@@ -48,6 +51,7 @@ from sections.forms import (
     ActivityFilterForm,
     AddSectionForm,
     AliasForm,
+    AuthorListFormSet,
     ClaimForm,
     CommentBodyForm,
     CommentForm,
@@ -398,6 +402,7 @@ def _preview_page(render_pk: int) -> str:
             "body_html": assembly.body_html(stored),
             "bibliography_html": rendering.mark_fragment_safe(stored.bibliography_html),
             "releases": releases.listed(stored.manuscript_id),
+            "byline": authors.display(stored.authors),
         },
     )
 
@@ -1219,8 +1224,11 @@ def public_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def export(request: HttpRequest, manuscript: str, format: str) -> HttpResponse:
-    """The manuscript as a download: Markdown, Manubot zip, CSL-JSON, BibTeX, HTML."""
+    """The manuscript as a download: Markdown, Manubot zip, CSL-JSON, BibTeX, HTML,
+    PDF."""
     manuscript_ = permissions.get_manuscript(request.user, manuscript)
+    if format == "pdf":
+        return _pdf_export(request, manuscript_)
     if format not in exporting.FORMATS:
         raise Http404("No such export format.")
     kind = exporting.FORMATS[format]
@@ -1231,6 +1239,28 @@ def export(request: HttpRequest, manuscript: str, format: str) -> HttpResponse:
         f'attachment; filename="{manuscript_.slug}.{kind.extension}"'
     )
     return response
+
+
+def _pdf_export(request: HttpRequest, manuscript: Manuscript) -> HttpResponse:
+    """The PDF once a worker has printed it; until then a page that reloads itself
+    (202), or says why it can't be printed (503)."""
+    state = exporting.pdf_state(manuscript)
+    if state.pdf is None and not state.error:
+        tasks.print_pdf_soon(state, manuscript.pk)
+        # Tasks run eagerly on the embedded default: the PDF may be there now.
+        state = exporting.pdf_state(manuscript)
+    if state.pdf is not None:
+        response = HttpResponse(state.pdf, content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{manuscript.slug}.pdf"'
+        )
+        return response
+    return render(
+        request,
+        "sections/export_pdf.html",
+        {"manuscript": manuscript, "error": state.error},
+        status=503 if state.error else 202,
+    )
 
 
 # Releases
@@ -1273,6 +1303,7 @@ def release_page(request: HttpRequest, name: str) -> HttpResponse:
         "sections/release.html",
         {
             "release": release_,
+            "byline": authors.display(release_.authors),
             "body_html": rendering.mark_fragment_safe(release_.body_html),
             "bibliography_html": rendering.mark_fragment_safe(
                 release_.bibliography_html
@@ -1362,3 +1393,90 @@ def _releases_page(
         },
         status=status,
     )
+
+
+# Authors
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def author_list(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """Maintainers choose the byline: who is an author, in which place, with their
+    ORCID iDs and affiliations. Errors keep what was typed."""
+    manuscript_ = permissions.get_manuscript(request.user, manuscript, moderate=True)
+    rows = authors.entries(manuscript_)
+    if request.method == "GET":
+        formset = AuthorListFormSet(
+            initial=[
+                {
+                    "contributor": row.contributor.pk,
+                    "position": row.position,
+                    "orcid": row.orcid,
+                    "affiliations": "\n".join(row.affiliations),
+                }
+                for row in rows
+            ]
+        )
+        return _author_list_page(request, manuscript_, formset, rows)
+    formset = AuthorListFormSet(request.POST)
+    people = {row.contributor.pk: row.contributor for row in rows}
+    if formset.is_valid():
+        chosen = [form.cleaned_data for form in formset if form.cleaned_data]
+        unknown = [data for data in chosen if data["contributor"] not in people]
+        if unknown:
+            formset.non_form_errors().append(
+                "Someone on this list is no longer a contributor: reload the page."
+            )
+        else:
+            byline = authors.save_author_list(
+                manuscript_,
+                [
+                    authors.AuthorEntry(
+                        people[data["contributor"]],
+                        data["position"],
+                        data["orcid"],
+                        data["affiliations"],
+                    )
+                    for data in chosen
+                ],
+                by=request.user,
+            )
+            messages.success(
+                request,
+                f"Saved the author list: {len(byline)} author{pluralize(len(byline))}.",
+            )
+            return redirect("sections:author-list", manuscript=manuscript_.slug)
+    return _author_list_page(request, manuscript_, formset, rows, status=422)
+
+
+def _author_list_page(
+    request: HttpRequest,
+    manuscript: Manuscript,
+    formset: AuthorListFormSet,
+    rows: list[authors.AuthorEntry],
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    names = {row.contributor.pk: row.contributor for row in rows}
+    return render(
+        request,
+        "sections/author_list.html",
+        {
+            "manuscript": manuscript,
+            "formset": formset,
+            # Each form with its person, read from the form's own (posted) value.
+            "forms": [
+                (form, names.get(_posted_int(form, "contributor"))) for form in formset
+            ],
+            "byline": authors.display(authors.byline(manuscript)),
+        },
+        status=status,
+    )
+
+
+def _posted_int(form, field: str) -> int | None:
+    value = form[field].value()
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

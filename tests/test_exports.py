@@ -7,19 +7,31 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.urls import reverse
 
-from sections import exporting, importing
+from sections import authors, exporting, importing
 from sections.exceptions import ImportRejected
-from sections.models import Citation, Reference
+from sections.models import Citation, Contributor, Reference
+
+BYLINE = [
+    {
+        "name": "Ada Author",
+        "orcid": "0000-0002-1825-0097",
+        "affiliations": ["Somewhere", "Elsewhere"],
+    },
+    {"name": "Ben Second", "github": "bsecond"},
+]
 
 
 def snapshot(manuscript) -> dict:
     return {
         "title": manuscript.title,
+        "authors": authors.byline(manuscript),
         "sections": list(
             manuscript.sections.present()
             .order_by("position")
@@ -40,9 +52,13 @@ def snapshot(manuscript) -> dict:
 def test_manubot_zip_imports_back_to_the_same_manuscript_and_exports_the_same_bytes(
     seed, tmp_path
 ):
+    authors.set_from_metadata(seed, BYLINE)
     exported = exporting.manubot_zip(seed)
     assert exporting.manubot_zip(seed) == exported
     before = snapshot(seed)
+    assert before["authors"] == BYLINE
+    # Another site: neither the manuscript nor its authors are known there.
+    Contributor.objects.filter(authorships__manuscript=seed).delete()
     seed.delete()
 
     path = tmp_path / "review.zip"
@@ -69,8 +85,6 @@ def test_manubot_zip_is_a_content_folder_with_fixed_entry_metadata(seed):
 
 
 def test_manubot_export_writes_tags_manual_records_and_authors(seed):
-    from sections.models import Contributor
-
     tag = Reference.objects.create(manuscript=seed, key="tag:review")
     target = seed.references.exclude(pk=tag.pk).first()
     tag.alias_of = target
@@ -78,22 +92,15 @@ def test_manubot_export_writes_tags_manual_records_and_authors(seed):
     manual = seed.references.exclude(pk__in=[tag.pk, target.pk]).first()
     manual.csl_manual = {"type": "report", "title": "Fixed by hand"}
     manual.save()
-    Contributor.objects.create(
-        display_name="Ada Author",
-        orcid="0000-0002-1825-0097",
-        affiliation="Somewhere",
-        author_position=1,
-    )
+    authors.set_from_metadata(seed, BYLINE)
 
     files = exporting.manubot_content(seed)
 
     assert f"review\t{target.key}\n" in files["content/citation-tags.tsv"].decode()
     records = json.loads(files["content/manual-references.json"])
     assert {"id": manual.key, "type": "report", "title": "Fixed by hand"} in records
-    metadata = files["content/metadata.yaml"].decode()
-    assert "name: Ada Author" in metadata
-    assert "orcid: 0000-0002-1825-0097" in metadata
-    assert "- Somewhere" in metadata
+    metadata = yaml.safe_load(files["content/metadata.yaml"])
+    assert metadata["authors"] == BYLINE
 
 
 @pytest.mark.parametrize(
@@ -215,18 +222,44 @@ def test_export_command_writes_each_format(seed, tmp_path):
     assert zipfile.is_zipfile(tmp_path / "out.manubot")
 
 
-def test_pdf_without_chromium_says_what_is_missing(seed, tmp_path):
+def test_pdf_without_chromium_says_what_is_missing(seed, settings, tmp_path):
+    settings.CHROMIUM_PATH = str(tmp_path / "no-chromium")
     with pytest.raises(exporting.ExportUnavailable, match="needs Chromium"):
-        exporting.pdf(seed, chromium=tmp_path / "no-chromium")
+        exporting.pdf(seed)
+
+
+def test_the_web_pdf_without_chromium_offers_the_html_to_print_instead(
+    seed, contributor_client, settings, tmp_path
+):
+    settings.CHROMIUM_PATH = str(tmp_path / "no-chromium")
+    url = reverse("sections:export", args=[seed.slug, "pdf"])
+
+    response = contributor_client.get(url)
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "needs Chromium" in page
+    assert reverse("sections:export", args=[seed.slug, "html"]) in page
 
 
 @pytest.mark.browser
-def test_pdf_is_printed_by_chromium(seed, tmp_path):
-    if not exporting.CHROMIUM.exists():
+def test_pdf_is_printed_by_chromium_and_served_again_without_printing(
+    seed, contributor_client, settings, tmp_path
+):
+    if not Path(settings.CHROMIUM_PATH).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     path = tmp_path / "review.pdf"
     call_command("export_manuscript", "--format", "pdf", "-o", str(path))
     assert path.read_bytes().startswith(b"%PDF")
+
+    url = reverse("sections:export", args=[seed.slug, "pdf"])
+    first = contributor_client.get(url)
+    assert first.status_code == 200
+    assert first["Content-Type"] == "application/pdf"
+    assert first.content.startswith(b"%PDF")
+    # Unchanged manuscript: the printed PDF is served, Chromium is not needed.
+    settings.CHROMIUM_PATH = str(tmp_path / "no-chromium")
+    assert contributor_client.get(url).content == first.content
 
 
 def test_a_manuscript_with_one_top_level_section_keeps_it_through_manubot(db, tmp_path):

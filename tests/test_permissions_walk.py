@@ -59,6 +59,8 @@ READ_ONLY = {
     "export",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
+# Pages only maintainers see and post: GET shows the form, POST saves it.
+MAINTAINER_PAGES = {"author-list"}
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def every_url(world) -> list[tuple[str, str]]:
 
 def test_the_walk_covers_every_url(world):
     names = {name for name, _ in every_url(world)}
-    writes = names - READ_ONLY - BOTH
+    writes = names - READ_ONLY - BOTH - MAINTAINER_PAGES
     assert MAINTAINERS_ONLY | OWNERS_OR_MAINTAINERS <= writes
     assert len(names) == len(section_urls.urlpatterns)
 
@@ -110,7 +112,7 @@ def test_the_public_reads_only_public_pages(client: Client, world):
         response = client.get(url)
         if name in PUBLIC:
             assert response.status_code == 200, name
-        elif name in READ_ONLY | BOTH:
+        elif name in READ_ONLY | BOTH | MAINTAINER_PAGES:
             assert response.status_code == 302, name
             assert response.url.startswith(login), name
         else:
@@ -127,7 +129,12 @@ def test_each_role_gets_what_it_may_and_a_403_for_the_rest(role, world, request)
     client = Client()
     client.force_login(user)
     for name, url in every_url(world):
-        if name in READ_ONLY | BOTH:
+        if name in MAINTAINER_PAGES:
+            allowed = role == "maintainer"
+            assert client.get(url).status_code == (200 if allowed else 403), name
+            status = client.post(url).status_code
+            assert status in ({422} if allowed else {403}), (name, status)
+        elif name in READ_ONLY | BOTH:
             assert client.get(url).status_code == 200, name
         else:
             assert client.get(url).status_code == 405, name

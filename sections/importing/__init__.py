@@ -18,14 +18,13 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import claims, references, tasks, todos
+from sections import authors, claims, references, tasks, todos
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
 from sections.importing.parsed import ParsedManuscript
 from sections.models import (
     Citation,
-    Contributor,
     Manuscript,
     Reference,
     Revision,
@@ -235,7 +234,7 @@ def store(
             f"{claim.contributor} on “{section.title}”"
             for claim in claims.sync_from_text(section)
         ]
-    _store_authors(parsed.authors)
+    authors.set_from_metadata(manuscript, parsed.authors)
     tasks.render_manuscript.delay_on_commit(manuscript.pk)
     references.fetch_new(stored_references.values())
     report.counts.update(
@@ -367,19 +366,3 @@ def _store_citations(
     ]
     Citation.objects.bulk_create(citations)
     return len(citations)
-
-
-def _store_authors(authors: list[dict]) -> None:
-    for author in authors:
-        name = str(author.get("name") or "").strip()
-        if not name:
-            continue
-        orcid = str(author.get("orcid") or "").strip()
-        existing = Contributor.objects.filter(orcid=orcid).first() if orcid else None
-        existing = (
-            existing or Contributor.objects.filter(display_name__iexact=name).first()
-        )
-        if existing is None:
-            Contributor.objects.create(
-                display_name=name, orcid=orcid, github=str(author.get("github") or "")
-            )

@@ -1,9 +1,10 @@
 """Markdown with ATX headings (`## Title`), citations already in Manubot form.
 
-A YAML front-matter block may give the `title` and pandoc-style `references` (CSL
-records keyed by citekey). Citation tags may be defined as Markdown link references,
-`[@tag:deep-review]: doi:10.1098/rsif.2017.0387`, as Manubot allows. Figure and table
-cross-references (`@fig:…`), HTML comments and fenced code pass through untouched.
+A YAML front-matter block may give the `title`, Manubot-style `authors` and
+pandoc-style `references` (CSL records keyed by citekey). Citation tags may be
+defined as Markdown link references, `[@tag:deep-review]: doi:10.1098/rsif.2017.0387`,
+as Manubot allows. Figure and table cross-references (`@fig:…`), HTML comments and
+fenced code pass through untouched.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def parse(text: str, *, default_title: str = "") -> ParsedManuscript:
         title, sections = _title_from_single_top_heading(sections, default_title)
     references = _references(metadata.get("references") or [])
     references += [ParsedReference(key=tag, alias_of=target) for tag, target in tags]
-    return ParsedManuscript(title=title, sections=sections, references=references)
+    people = [a for a in metadata.get("authors") or [] if isinstance(a, dict)]
+    return ParsedManuscript(
+        title=title, sections=sections, references=references, authors=people
+    )
 
 
 def _front_matter(text: str) -> tuple[dict, str]:

@@ -1,0 +1,224 @@
+"""The author list: who a manuscript's byline names, in the order a maintainer chose.
+
+ICMJE order is an editorial decision, not a count of edits, so the list is set by
+hand (`save_author_list`) or by an imported Manubot `metadata.yaml`
+(`set_from_metadata`). Affiliations and ORCID iDs belong to the person
+(Contributor) and are the same on every manuscript they write.
+
+`byline` is the one shape every reader of the list gets: the render stores it (so
+the preview changes when the list does, and a release freezes it), and the Manubot
+export writes it as `metadata.yaml`'s `authors`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from stdnum.iso7064 import mod_11_2
+
+from sections import activity, contributors, tasks
+from sections.exceptions import ReviewappError
+from sections.models import Activity, Authorship, Contributor, Manuscript
+
+ORCID_DIGITS = re.compile(r"^(?:https?://(?:www\.)?orcid\.org/)?([\dX -]+)$", re.I)
+MAX_AFFILIATIONS = 10
+MAX_AFFILIATION_LENGTH = 300
+
+
+class InvalidOrcid(ReviewappError):
+    """Text that is not an ORCID iD."""
+
+
+def normalize_orcid(text: str) -> str:
+    """An ORCID iD as 0000-0002-1825-0097, from that or its orcid.org URL; "" for "".
+
+    Raises InvalidOrcid when the text isn't sixteen digits (the last may be X) with
+    a correct check digit (ISO 7064 MOD 11-2), so a typo never reaches a byline."""
+    text = text.strip()
+    if not text:
+        return ""
+    match = ORCID_DIGITS.match(text)
+    digits = re.sub(r"[ -]", "", match.group(1)).upper() if match else ""
+    if len(digits) != 16 or not mod_11_2.is_valid(digits):
+        raise InvalidOrcid(
+            f"“{text[:60]}” is not an ORCID iD: sixteen digits such as "
+            "0000-0002-1825-0097 (or its orcid.org address), with a valid check digit."
+        )
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+def byline(manuscript: Manuscript) -> list[dict]:
+    """The authors in order, each {"name", and when known "orcid", "github",
+    "affiliations"}: Manubot's metadata.yaml shape."""
+    people = Contributor.objects.filter(authorships__manuscript=manuscript).order_by(
+        "authorships__position", "authorships__pk"
+    )
+    authors = []
+    for person in people:
+        author: dict = {"name": person.display_name}
+        if person.orcid:
+            author["orcid"] = person.orcid
+        if person.github:
+            author["github"] = person.github
+        if person.affiliations:
+            author["affiliations"] = list(person.affiliations)
+        authors.append(author)
+    return authors
+
+
+@dataclass(frozen=True)
+class BylineDisplay:
+    """A byline ready to print: each author with the numbers of their affiliations,
+    and the affiliations once each, numbered in order of first appearance."""
+
+    authors: list[tuple[dict, list[int]]]
+    affiliations: list[str]
+
+
+def display(authors: list[dict]) -> BylineDisplay:
+    affiliations: list[str] = []
+    numbered = []
+    for author in authors:
+        numbers = []
+        for affiliation in author.get("affiliations") or []:
+            if affiliation not in affiliations:
+                affiliations.append(affiliation)
+            numbers.append(affiliations.index(affiliation) + 1)
+        numbered.append((author, numbers))
+    return BylineDisplay(numbered, affiliations)
+
+
+@dataclass
+class AuthorEntry:
+    """One person's row on the author list page: `position` None leaves them off."""
+
+    contributor: Contributor
+    position: int | None
+    orcid: str
+    affiliations: list[str]
+
+
+def entries(manuscript: Manuscript) -> list[AuthorEntry]:
+    """Every contributor as a row to edit: the authors first in their order, then
+    everyone else by name."""
+    positions = dict(
+        Authorship.objects.filter(manuscript=manuscript).values_list(
+            "contributor_id", "position"
+        )
+    )
+    people = sorted(
+        Contributor.objects.all(),
+        key=lambda person: (
+            person.pk not in positions,
+            positions.get(person.pk, 0),
+            person.display_name.casefold(),
+        ),
+    )
+    return [
+        AuthorEntry(
+            person, positions.get(person.pk), person.orcid, list(person.affiliations)
+        )
+        for person in people
+    ]
+
+
+def save_author_list(
+    manuscript: Manuscript, rows: list[AuthorEntry], *, by: AbstractBaseUser
+) -> list[dict]:
+    """Make the rows with a position the author list, in position order, numbered
+    1, 2, 3…; store each row's ORCID iD and affiliations.
+
+    A person moved to a place someone holds goes before them (typing 1 for the last
+    author makes them first); other ties keep the rows' order. One transaction with
+    its activity entry; the preview is assembled again after commit. Returns the
+    new byline."""
+    with transaction.atomic():
+        held = dict(
+            Authorship.objects.select_for_update()
+            .filter(manuscript=manuscript)
+            .values_list("contributor_id", "position")
+        )
+        authors = sorted(
+            (row for row in rows if row.position is not None),
+            key=lambda row: (
+                row.position,
+                held.get(row.contributor.pk) == row.position,
+            ),
+        )
+        for row in rows:
+            person = row.contributor
+            if person.orcid != row.orcid or person.affiliations != row.affiliations:
+                person.orcid = row.orcid
+                person.affiliations = row.affiliations
+                person.save(update_fields=["orcid", "affiliations"])
+        _store_order(manuscript, [row.contributor for row in authors])
+        actor = contributors.for_user(by)
+        names = ", ".join(row.contributor.display_name for row in authors)
+        activity.record(
+            manuscript.pk,
+            kind=Activity.Kind.STRUCTURE,
+            summary=f"{actor} set the author list: {names or 'nobody'}",
+            actor=actor,
+        )
+        tasks.assemble_manuscript.delay_on_commit(manuscript.pk)
+    return byline(manuscript)
+
+
+def set_from_metadata(manuscript: Manuscript, authors: list[dict]) -> None:
+    """The author list of an imported `metadata.yaml`: each author found by ORCID
+    iD, then by name, or made; affiliations filled where the person has none."""
+    people: list[Contributor] = []
+    for author in authors:
+        name = str(author.get("name") or "").strip()[:200]
+        if not name:
+            continue
+        try:
+            orcid = normalize_orcid(str(author.get("orcid") or ""))
+        except InvalidOrcid:
+            orcid = ""
+        person = (
+            Contributor.objects.filter(orcid=orcid).first() if orcid else None
+        ) or Contributor.objects.filter(display_name__iexact=name).first()
+        affiliations = [
+            str(a).strip()[:MAX_AFFILIATION_LENGTH]
+            for a in author.get("affiliations") or []
+            if str(a).strip()
+        ][:MAX_AFFILIATIONS]
+        if person is None:
+            person = Contributor.objects.create(
+                display_name=name,
+                orcid=orcid,
+                github=str(author.get("github") or "")[:100],
+                affiliations=affiliations,
+            )
+        elif affiliations and not person.affiliations:
+            person.affiliations = affiliations
+            person.save(update_fields=["affiliations"])
+        if person not in people:
+            people.append(person)
+    _store_order(manuscript, people)
+
+
+def _store_order(manuscript: Manuscript, people: list[Contributor]) -> None:
+    Authorship.objects.filter(manuscript=manuscript).exclude(
+        contributor__in=people
+    ).delete()
+    existing = {
+        authorship.contributor_id: authorship
+        for authorship in Authorship.objects.filter(manuscript=manuscript)
+    }
+    changed, added = [], []
+    for position, person in enumerate(people, start=1):
+        authorship = existing.get(person.pk)
+        if authorship is None:
+            added.append(
+                Authorship(manuscript=manuscript, contributor=person, position=position)
+            )
+        elif authorship.position != position:
+            authorship.position = position
+            changed.append(authorship)
+    Authorship.objects.bulk_update(changed, ["position"])
+    Authorship.objects.bulk_create(added)
