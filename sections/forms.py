@@ -334,7 +334,7 @@ class AuthorRowForm(forms.Form):
     orcid = forms.CharField(
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"placeholder": "0000-0002-1825-0097"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 0000-0002-1825-0097"}),
     )
     affiliations = forms.CharField(
         required=False,
