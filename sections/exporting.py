@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -22,7 +21,7 @@ from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.template.loader import render_to_string
 
-from sections import assembly, authors, rendering
+from sections import assembly, authors, rendering, spreadsheets
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -88,13 +87,11 @@ CONTRIBUTION_COLUMNS = [
 
 def contributions_csv(rows: list[Contribution]) -> str:
     """The contributions table as CSV, the columns of the page plus ORCID."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CONTRIBUTION_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    return spreadsheets.csv_text(
+        CONTRIBUTION_COLUMNS,
+        (
             [
-                _spreadsheet_safe(row.contributor.display_name),
+                row.contributor.display_name,
                 row.contributor.orcid,
                 row.revisions,
                 row.words_added,
@@ -104,13 +101,9 @@ def contributions_csv(rows: list[Contribution]) -> str:
                 row.todos_closed,
                 row.references_added,
             ]
-        )
-    return out.getvalue()
-
-
-def _spreadsheet_safe(text: str) -> str:
-    # Names are typed by users; a spreadsheet would run "=HYPERLINK(…)" as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            for row in rows
+        ),
+    )
 
 
 # Exports: Manubot content folder, CSL-JSON, BibTeX, standalone HTML

@@ -9,7 +9,6 @@ unchanged note keeps its identity when the text around it moves.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections import Counter
@@ -24,7 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from sections import activity, contributors
+from sections import activity, contributors, spreadsheets
 from sections.citations.keys import CITATION_GROUP
 from sections.exceptions import ReviewappError
 from sections.models import (
@@ -471,8 +470,7 @@ def _board_url(manuscript: Manuscript, section_id: int) -> str:
 def csv_lines(items: Iterable[TodoItem]) -> Iterator[str]:
     """The triage board's CSV export, line by line for streaming: a header, then
     one row per item."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(
+    return spreadsheets.csv_lines(
         [
             "id",
             "section",
@@ -484,33 +482,20 @@ def csv_lines(items: Iterable[TodoItem]) -> Iterator[str]:
             "text",
             "created",
             "updated",
-        ]
-    )
-    for item in items:
-        yield writer.writerow(
+        ],
+        (
             [
                 item.pk,
-                _cell(item.section.title),
+                item.section.title,
                 item.kind,
                 item.status,
                 item.get_priority_display(),
-                _cell(str(item.assignee or "")),
-                _cell(str(item.suggested_assignee or "")),
-                _cell(item.text),
+                str(item.assignee or ""),
+                str(item.suggested_assignee or ""),
+                item.text,
                 item.created_at.isoformat(),
                 item.updated_at.isoformat(),
             ]
-        )
-
-
-class _Echo:
-    """What csv.writer writes to: each line comes straight back, nothing is held."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula (CSV injection),
-    # and TODO text comes from anyone who edits; a leading quote keeps it text.
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
+            for item in items
+        ),
+    )
