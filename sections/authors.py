@@ -20,10 +20,10 @@ from django.db import transaction
 from stdnum.iso7064 import mod_11_2
 
 from sections import activity, contributors, tasks
-from sections.exceptions import ReviewappError
+from sections.exceptions import ImportRejected, ReviewappError
 from sections.models import Activity, Authorship, Contributor, Manuscript
 
-ORCID_DIGITS = re.compile(r"^(?:https?://(?:www\.)?orcid\.org/)?([\dX -]+)$", re.I)
+ORCID_DIGITS = re.compile(r"^(?:https?://(?:www\.)?orcid\.org/)?([0-9X -]+)$", re.I)
 MAX_AFFILIATIONS = 10
 MAX_AFFILIATION_LENGTH = 300
 
@@ -131,29 +131,34 @@ def save_author_list(
     """Make the rows with a position the author list, in position order, numbered
     1, 2, 3…; store each row's ORCID iD and affiliations.
 
-    A person moved to a place someone holds goes before them (typing 1 for the last
-    author makes them first); other ties keep the rows' order. One transaction with
-    its activity entry; the preview is assembled again after commit. Returns the
-    new byline."""
+    A person moved to a place someone holds takes it: moved up (or new to the
+    list), they go before the holder; moved down, after. Typing 1 for the last
+    author makes them first, typing 3 for the first of three makes them last. A
+    person on two rows counts once, at the first. One transaction with its activity
+    entry; every manuscript whose byline changed is assembled again after commit.
+    Returns the new byline."""
     with transaction.atomic():
         held = dict(
             Authorship.objects.select_for_update()
             .filter(manuscript=manuscript)
             .values_list("contributor_id", "position")
         )
+        first_rows: dict[int, AuthorEntry] = {}
+        for row in rows:
+            first_rows.setdefault(row.contributor.pk, row)
+        rows = list(first_rows.values())
         authors = sorted(
             (row for row in rows if row.position is not None),
-            key=lambda row: (
-                row.position,
-                held.get(row.contributor.pk) == row.position,
-            ),
+            key=lambda row: (row.position, _direction(held, row)),
         )
+        changed_people = []
         for row in rows:
             person = row.contributor
             if person.orcid != row.orcid or person.affiliations != row.affiliations:
                 person.orcid = row.orcid
                 person.affiliations = row.affiliations
                 person.save(update_fields=["orcid", "affiliations"])
+                changed_people.append(person.pk)
         _store_order(manuscript, [row.contributor for row in authors])
         actor = contributors.for_user(by)
         names = ", ".join(row.contributor.display_name for row in authors)
@@ -163,35 +168,51 @@ def save_author_list(
             summary=f"{actor} set the author list: {names or 'nobody'}",
             actor=actor,
         )
-        tasks.assemble_manuscript.delay_on_commit(manuscript.pk)
+        # A person's ORCID iD and affiliations are on every byline they are in.
+        bylines = set(
+            Authorship.objects.filter(contributor__in=changed_people).values_list(
+                "manuscript_id", flat=True
+            )
+        ) | {manuscript.pk}
+        for manuscript_id in sorted(bylines):
+            tasks.assemble_manuscript.delay_on_commit(manuscript_id)
     return byline(manuscript)
 
 
-def set_from_metadata(manuscript: Manuscript, authors: list[dict]) -> None:
+def _direction(held: dict[int, int], row: AuthorEntry) -> int:
+    """Where a row goes among rows of the same place: -1 before (moved up, or new),
+    1 after (moved down), 0 for the place's holder."""
+    before = held.get(row.contributor.pk)
+    if before is None or row.position < before:
+        return -1
+    return 1 if row.position > before else 0
+
+
+def set_from_metadata(manuscript: Manuscript, authors: list[dict]) -> list[str]:
     """The author list of an imported `metadata.yaml`: each author found by ORCID
-    iD, then by name, or made; affiliations filled where the person has none."""
+    iD, or by name (unless the ORCID iDs differ), or made; affiliations filled
+    where the person has none.
+
+    Raises ImportRejected for a name or affiliations that aren't text; returns notes
+    on what was left out (an ORCID iD that isn't one)."""
     people: list[Contributor] = []
+    notes = []
     for author in authors:
-        name = str(author.get("name") or "").strip()[:200]
+        name = _metadata_text(author.get("name"), "An author's name")[:200]
         if not name:
             continue
         try:
-            orcid = normalize_orcid(str(author.get("orcid") or ""))
-        except InvalidOrcid:
+            orcid = normalize_orcid(_metadata_text(author.get("orcid"), "An ORCID iD"))
+        except InvalidOrcid as error:
+            notes.append(f"Author “{name}”: {error} Left out.")
             orcid = ""
-        person = (
-            Contributor.objects.filter(orcid=orcid).first() if orcid else None
-        ) or Contributor.objects.filter(display_name__iexact=name).first()
-        affiliations = [
-            str(a).strip()[:MAX_AFFILIATION_LENGTH]
-            for a in author.get("affiliations") or []
-            if str(a).strip()
-        ][:MAX_AFFILIATIONS]
+        person = _known_person(name, orcid)
+        affiliations = _metadata_affiliations(author.get("affiliations"), name)
         if person is None:
             person = Contributor.objects.create(
                 display_name=name,
                 orcid=orcid,
-                github=str(author.get("github") or "")[:100],
+                github=_metadata_text(author.get("github"), "A GitHub handle")[:100],
                 affiliations=affiliations,
             )
         elif affiliations and not person.affiliations:
@@ -200,6 +221,38 @@ def set_from_metadata(manuscript: Manuscript, authors: list[dict]) -> None:
         if person not in people:
             people.append(person)
     _store_order(manuscript, people)
+    return notes
+
+
+def _known_person(name: str, orcid: str) -> Contributor | None:
+    """The contributor an imported author is: the same ORCID iD, or the same name
+    without a different iD (two people may share a name, never an iD)."""
+    same_name = Contributor.objects.filter(display_name__iexact=name)
+    if orcid:
+        same_id = Contributor.objects.filter(orcid=orcid).first()
+        return same_id or same_name.filter(orcid="").first()
+    return same_name.first()
+
+
+def _metadata_text(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value).strip()
+    raise ImportRejected(f"{what} in the metadata should be text, not {value!r:.60}.")
+
+
+def _metadata_affiliations(value: object, name: str) -> list[str]:
+    """One affiliation as text, or a list of them."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ImportRejected(
+            f"Author “{name}”: affiliations should be a list, not {value!r:.60}."
+        )
+    texts = [_metadata_text(item, f"An affiliation of “{name}”") for item in items]
+    return [text[:MAX_AFFILIATION_LENGTH] for text in texts if text][:MAX_AFFILIATIONS]
 
 
 def _store_order(manuscript: Manuscript, people: list[Contributor]) -> None:

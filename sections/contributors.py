@@ -14,6 +14,7 @@ from sections import activity
 from sections.exceptions import ReviewappError
 from sections.models import (
     Activity,
+    Authorship,
     Claim,
     Comment,
     Contributor,
@@ -115,13 +116,15 @@ def _link(contributor: Contributor, user: AbstractBaseUser) -> None:
     own = _check_own_record_is_empty(user)
     if own is not None:
         # Keep what the person set up on their own record, where the other has none.
-        for field in ["handle", "orcid", "github"]:
+        for field in ["handle", "orcid", "github", "affiliations"]:
             if getattr(own, field) and not getattr(contributor, field):
                 setattr(contributor, field, getattr(own, field))
         # Deleted first: the user is one-to-one, and handles are unique.
         own.delete()
     contributor.user = user
-    contributor.save(update_fields=["user", "handle", "orcid", "github"])
+    contributor.save(
+        update_fields=["user", "handle", "orcid", "github", "affiliations"]
+    )
 
 
 def _check_own_record_is_empty(user: AbstractBaseUser) -> Contributor | None:
@@ -135,13 +138,15 @@ def _check_own_record_is_empty(user: AbstractBaseUser) -> Contributor | None:
             | Exists(Comment.objects.filter(author=OuterRef("pk")))
             | Exists(TodoItem.objects.filter(assignee=OuterRef("pk")))
             | Exists(Mention.objects.filter(contributor=OuterRef("pk")))
+            | Exists(Authorship.objects.filter(contributor=OuterRef("pk")))
         )
         .first()
     )
     if own is not None and own.has_content:
         raise LinkRefused(
-            "Your account already has its own claims, edits, comments or TODOs, so "
-            "it can't be linked to another name here. Ask a maintainer to merge them."
+            "Your account already has its own claims, edits, comments, TODOs or a "
+            "place on an author list, so it can't be linked to another name here. "
+            "Ask a maintainer to merge them."
         )
     return own
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import os
@@ -19,7 +21,7 @@ import yaml
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 
 from sections import assembly, authors, rendering, spreadsheets
 from sections.exceptions import ReviewappError
@@ -396,7 +398,11 @@ def pdf(manuscript: Manuscript) -> bytes:
                 # The app's user may have no home (the image's has none).
                 env={**os.environ, "HOME": folder},
             )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        except (
+            OSError,  # not an executable, or not one we may run
+            subprocess.CalledProcessError,
+            subprocess.TimeoutExpired,
+        ) as error:
             raise ExportUnavailable(
                 f"Chromium could not print the PDF: {error}"
             ) from error
@@ -405,8 +411,9 @@ def pdf(manuscript: Manuscript) -> bytes:
         return out.read_bytes()
 
 
-# PDF for the web: printed by a worker, kept in the cache per public render, so a
-# second download of an unchanged manuscript is served at once.
+# PDF for the web: printed by a worker and kept in the cache, one per manuscript,
+# for the public render and page layout it was printed from; a second download of an
+# unchanged manuscript is served at once, a changed one is printed again.
 
 PDF_KEPT_SECONDS = 7 * 24 * 3600
 # A failure is remembered briefly: installing Chromium and reloading should work.
@@ -415,36 +422,59 @@ PDF_FAILURE_KEPT_SECONDS = 60
 
 @dataclass(frozen=True)
 class PdfState:
-    """The PDF of a manuscript's current public render: printed, failed, or neither
-    yet (`key` names that render's PDF)."""
+    """The PDF of a manuscript as it is now: printed, failed, or neither yet.
+    `version` names what it is printed from (render and layout)."""
 
-    key: str
+    manuscript_id: int
+    version: str
     pdf: bytes | None
     error: str
+
+    @property
+    def queued_key(self) -> str:
+        """Marks this version as queued (tasks.print_pdf_soon): reloads queue once."""
+        return f"pdf-queued:{self.manuscript_id}:{self.version}"
 
 
 def pdf_state(manuscript: Manuscript) -> PdfState:
     render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
-    key = f"pdf:{manuscript.pk}:{render.input_hash}"
-    found = cache.get_many([key, f"{key}:error"])
-    return PdfState(key, found.get(key), found.get(f"{key}:error", ""))
+    version = f"{render.input_hash}-{_layout_version()}"
+    found = cache.get_many([f"pdf:{manuscript.pk}", f"pdf-error:{manuscript.pk}"])
+    printed_version, printed = found.get(f"pdf:{manuscript.pk}", ("", None))
+    failed_version, error = found.get(f"pdf-error:{manuscript.pk}", ("", ""))
+    return PdfState(
+        manuscript.pk,
+        version,
+        printed if printed_version == version else None,
+        error if failed_version == version else "",
+    )
 
 
 def print_pdf(manuscript: Manuscript) -> PdfState:
-    """Print the current public render's PDF into the cache, unless it is there;
-    a failure is kept as its message. Safe to run twice."""
+    """Print the manuscript's PDF into the cache, in place of an older one, unless
+    it is there; a failure is kept as its message. Safe to run twice."""
     state = pdf_state(manuscript)
     if state.pdf is not None:
         return state
     try:
-        cache.set(state.key, pdf(manuscript), PDF_KEPT_SECONDS)
+        printed = (state.version, pdf(manuscript))
+        cache.set(f"pdf:{manuscript.pk}", printed, PDF_KEPT_SECONDS)
     except ExportUnavailable as error:
-        cache.set(f"{state.key}:error", str(error), PDF_FAILURE_KEPT_SECONDS)
+        failed = (state.version, str(error))
+        cache.set(f"pdf-error:{manuscript.pk}", failed, PDF_FAILURE_KEPT_SECONDS)
     finally:
-        cache.delete(pdf_queued_key(state))
+        cache.delete(state.queued_key)
     return pdf_state(manuscript)
 
 
-def pdf_queued_key(state: PdfState) -> str:
-    """Marks a PDF as queued (tasks.print_pdf_soon), so reloads queue it once."""
-    return f"{state.key}:queued"
+@functools.cache
+def _layout_version() -> str:
+    """What the PDF looks like besides the manuscript: the standalone page and its
+    stylesheets, as deployed (read once per process)."""
+    digest = hashlib.sha256(
+        get_template("sections/standalone.html").template.source.encode()
+    )
+    for name in STANDALONE_CSS:
+        path = finders.find(name)
+        digest.update(Path(path).read_bytes() if path else b"")
+    return digest.hexdigest()[:16]

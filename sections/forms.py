@@ -331,13 +331,17 @@ class AuthorRowForm(forms.Form):
         max_value=999,
         widget=forms.NumberInput(attrs={"class": "narrow"}),
     )
+    # show_hidden_initial: the page posts what it showed too, so saving writes only
+    # what this maintainer changed, never back over someone else's change since.
     orcid = forms.CharField(
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "e.g. 0000-0002-1825-0097"}),
+        show_hidden_initial=True,
     )
     affiliations = forms.CharField(
         required=False,
+        show_hidden_initial=True,
         max_length=authors.MAX_AFFILIATIONS * (authors.MAX_AFFILIATION_LENGTH + 1),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One per line.",
@@ -366,7 +370,48 @@ class AuthorRowForm(forms.Form):
         return lines
 
 
-AuthorListFormSet = forms.formset_factory(AuthorRowForm, extra=0, max_num=5000)
+class BaseAuthorListFormSet(forms.BaseFormSet):
+    """Every contributor's row; `people` are the contributors the rows may name."""
+
+    def __init__(self, *args: object, people: dict[int, Contributor], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = people
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        ids = [form.cleaned_data["contributor"] for form in self.forms]
+        if len(set(ids)) != len(ids) or not set(ids) <= self.people.keys():
+            raise forms.ValidationError(
+                "The list changed since this page was loaded: reload it and try again."
+            )
+
+    def entries(self) -> list[authors.AuthorEntry]:
+        """The rows as authors.save_author_list takes them; for a person's ORCID iD
+        and affiliations, what the page showed unless this maintainer changed it."""
+        entries = []
+        for form in self.forms:
+            data, person = (
+                form.cleaned_data,
+                self.people[form.cleaned_data["contributor"]],
+            )
+            changed = form.changed_data
+            entries.append(
+                authors.AuthorEntry(
+                    person,
+                    data["position"],
+                    data["orcid"] if "orcid" in changed else person.orcid,
+                    data["affiliations"]
+                    if "affiliations" in changed
+                    else list(person.affiliations),
+                )
+            )
+        return entries
+
+
+AuthorListFormSet = forms.formset_factory(
+    AuthorRowForm, formset=BaseAuthorListFormSet, extra=0, max_num=5000
+)
 
 
 # Search

@@ -133,8 +133,8 @@ def print_pdf(manuscript_id: int) -> None:
         exporting.print_pdf(manuscript)
 
 
-def print_pdf_soon(state: exporting.PdfState, manuscript_id: int) -> None:
+def print_pdf_soon(state: exporting.PdfState) -> None:
     """Queue the PDF once however often its page is reloaded while it prints."""
     waiting = exporting.PDF_TIMEOUT_SECONDS + 60
-    if cache.add(exporting.pdf_queued_key(state), True, timeout=waiting):
-        print_pdf.delay(manuscript_id)
+    if cache.add(state.queued_key, True, timeout=waiting):
+        print_pdf.delay(state.manuscript_id)

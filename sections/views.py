@@ -1246,7 +1246,7 @@ def _pdf_export(request: HttpRequest, manuscript: Manuscript) -> HttpResponse:
     (202), or says why it can't be printed (503)."""
     state = exporting.pdf_state(manuscript)
     if state.pdf is None and not state.error:
-        tasks.print_pdf_soon(state, manuscript.pk)
+        tasks.print_pdf_soon(state)
         # Tasks run eagerly on the embedded default: the PDF may be there now.
         state = exporting.pdf_state(manuscript)
     if state.pdf is not None:
@@ -1405,8 +1405,10 @@ def author_list(request: HttpRequest, manuscript: str) -> HttpResponse:
     ORCID iDs and affiliations. Errors keep what was typed."""
     manuscript_ = permissions.get_manuscript(request.user, manuscript, moderate=True)
     rows = authors.entries(manuscript_)
+    people = {row.contributor.pk: row.contributor for row in rows}
     if request.method == "GET":
         formset = AuthorListFormSet(
+            people=people,
             initial=[
                 {
                     "contributor": row.contributor.pk,
@@ -1415,49 +1417,27 @@ def author_list(request: HttpRequest, manuscript: str) -> HttpResponse:
                     "affiliations": "\n".join(row.affiliations),
                 }
                 for row in rows
-            ]
+            ],
         )
-        return _author_list_page(request, manuscript_, formset, rows)
-    formset = AuthorListFormSet(request.POST)
-    people = {row.contributor.pk: row.contributor for row in rows}
-    if formset.is_valid():
-        chosen = [form.cleaned_data for form in formset if form.cleaned_data]
-        unknown = [data for data in chosen if data["contributor"] not in people]
-        if unknown:
-            formset.non_form_errors().append(
-                "Someone on this list is no longer a contributor: reload the page."
-            )
-        else:
-            byline = authors.save_author_list(
-                manuscript_,
-                [
-                    authors.AuthorEntry(
-                        people[data["contributor"]],
-                        data["position"],
-                        data["orcid"],
-                        data["affiliations"],
-                    )
-                    for data in chosen
-                ],
-                by=request.user,
-            )
-            messages.success(
-                request,
-                f"Saved the author list: {len(byline)} author{pluralize(len(byline))}.",
-            )
-            return redirect("sections:author-list", manuscript=manuscript_.slug)
-    return _author_list_page(request, manuscript_, formset, rows, status=422)
+        return _author_list_page(request, manuscript_, formset)
+    formset = AuthorListFormSet(request.POST, people=people)
+    if not formset.is_valid():
+        return _author_list_page(request, manuscript_, formset, status=422)
+    byline = authors.save_author_list(manuscript_, formset.entries(), by=request.user)
+    messages.success(
+        request,
+        f"Saved the author list: {len(byline)} author{pluralize(len(byline))}.",
+    )
+    return redirect("sections:author-list", manuscript=manuscript_.slug)
 
 
 def _author_list_page(
     request: HttpRequest,
     manuscript: Manuscript,
     formset: AuthorListFormSet,
-    rows: list[authors.AuthorEntry],
     *,
     status: int = 200,
 ) -> HttpResponse:
-    names = {row.contributor.pk: row.contributor for row in rows}
     return render(
         request,
         "sections/author_list.html",
@@ -1466,7 +1446,8 @@ def _author_list_page(
             "formset": formset,
             # Each form with its person, read from the form's own (posted) value.
             "forms": [
-                (form, names.get(_posted_int(form, "contributor"))) for form in formset
+                (form, formset.people.get(_posted_int(form, "contributor")))
+                for form in formset
             ],
             "byline": authors.display(authors.byline(manuscript)),
         },

@@ -10,7 +10,8 @@ import yaml
 from django.urls import reverse
 
 from sections import authors, exporting, importing, releases
-from sections.models import Authorship, Contributor
+from sections.exceptions import ImportRejected
+from sections.models import Authorship, Contributor, Manuscript
 
 
 def people(*names: str) -> list[Contributor]:
@@ -26,12 +27,13 @@ def posted(response, changes: dict[str, dict]) -> dict:
         management[key].html_name: management[key].value() for key in management.fields
     }
     for form, person in response.context["forms"]:
-        row = {
-            name: form[name].value() if form[name].value() is not None else ""
-            for name in form.fields
-        }
-        row.update(changes.get(person.display_name, {}))
-        data.update({f"{form.prefix}-{name}": value for name, value in row.items()})
+        typed = changes.get(person.display_name, {})
+        for name, field in form.fields.items():
+            shown = form[name].value()
+            shown = "" if shown is None else shown
+            data[form[name].html_name] = typed.get(name, shown)
+            if field.show_hidden_initial:
+                data[form[name].html_initial_name] = shown
     return data
 
 
@@ -133,6 +135,90 @@ def test_a_wrong_orcid_is_refused_and_what_was_typed_is_kept(seed, maintainer_cl
     assert Contributor.objects.get(display_name="Anna First").affiliations == []
 
 
+def test_moving_an_author_down_puts_them_after_the_place_holder(seed, maintainer):
+    one, two, three = people("One", "Two", "Three")
+    authors.set_from_metadata(
+        seed, [{"name": "One"}, {"name": "Two"}, {"name": "Three"}]
+    )
+
+    authors.save_author_list(
+        seed,
+        [
+            authors.AuthorEntry(one, 3, "", []),
+            authors.AuthorEntry(two, 2, "", []),
+            authors.AuthorEntry(three, 3, "", []),
+        ],
+        by=maintainer,
+    )
+
+    assert [a["name"] for a in authors.byline(seed)] == ["Two", "Three", "One"]
+
+
+def test_a_post_naming_one_person_twice_is_refused_not_an_error(
+    seed, maintainer_client
+):
+    people("Anna First")
+    url = reverse("sections:author-list", args=[seed.slug])
+    page = maintainer_client.get(url)
+    data = posted(page, {"Anna First": {"position": "1"}})
+    anna = Contributor.objects.get(display_name="Anna First").pk
+    total = int(data["form-TOTAL_FORMS"])
+    data.update(
+        {
+            "form-TOTAL_FORMS": str(total + 1),
+            f"form-{total}-contributor": str(anna),
+            f"form-{total}-position": "2",
+            f"form-{total}-orcid": "",
+            f"form-{total}-affiliations": "",
+        }
+    )
+
+    response = maintainer_client.post(url, data)
+
+    assert response.status_code == 422
+    assert "reload it and try again" in response.content.decode()
+    assert not Authorship.objects.exists()
+
+
+def test_saving_a_stale_page_keeps_what_someone_else_changed_meanwhile(
+    seed, maintainer_client
+):
+    (anna,) = people("Anna First")
+    url = reverse("sections:author-list", args=[seed.slug])
+    page = maintainer_client.get(url)
+    # Another maintainer adds Anna's ORCID iD while this page is open.
+    Contributor.objects.filter(pk=anna.pk).update(orcid="0000-0002-1825-0097")
+
+    maintainer_client.post(
+        url, posted(page, {"Anna First": {"position": "1", "affiliations": "Penn"}})
+    )
+
+    anna.refresh_from_db()
+    assert anna.orcid == "0000-0002-1825-0097"
+    assert anna.affiliations == ["Penn"]
+
+
+def test_a_changed_affiliation_reaches_every_byline_the_person_is_in(
+    seed, maintainer, client, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_manuscript
+
+    (pat,) = people("Pat Person")
+    other = make_manuscript("Another review")
+    authors.set_from_metadata(seed, [{"name": "Pat Person", "affiliations": ["Old U"]}])
+    authors.set_from_metadata(other, [{"name": "Pat Person"}])
+    client.get(reverse("sections:preview"))  # the site's preview, rendered
+
+    with django_capture_on_commit_callbacks(execute=True):
+        authors.save_author_list(
+            other, [authors.AuthorEntry(pat, 1, "", ["New U"])], by=maintainer
+        )
+
+    text = preview_text(client)
+    assert "New U" in text
+    assert "Old U" not in text
+
+
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [
@@ -188,3 +274,58 @@ def test_the_byline_is_in_the_standalone_html_and_the_markdown_export(seed, tmp_
     path = tmp_path / "review.md"
     path.write_text(markdown)
     assert authors.byline(importing.import_path(path).manuscript) == byline
+
+
+def test_imported_authors_with_one_name_and_two_orcid_ids_stay_two_people(seed):
+    authors.set_from_metadata(
+        seed,
+        [
+            {"name": "Wei Wang", "orcid": "0000-0002-1825-0097"},
+            {"name": "Wei Wang", "orcid": "0000-0002-1694-233X"},
+        ],
+    )
+    assert [a.get("orcid") for a in authors.byline(seed)] == [
+        "0000-0002-1825-0097",
+        "0000-0002-1694-233X",
+    ]
+
+
+def test_imported_affiliations_may_be_one_text_or_a_list(seed):
+    notes = authors.set_from_metadata(
+        seed,
+        [
+            {"name": "One", "affiliations": "Penn State"},
+            {"name": "Two", "affiliations": ["Penn", 7]},
+            {"name": "Three", "orcid": "0000-0002-1825-0098"},
+        ],
+    )
+    assert [a.get("affiliations") for a in authors.byline(seed)] == [
+        ["Penn State"],
+        ["Penn", "7"],
+        None,
+    ]
+    assert notes == [
+        "Author “Three”: “0000-0002-1825-0098” is not an ORCID iD: sixteen digits "
+        "such as 0000-0002-1825-0097 (or its orcid.org address), with a valid check "
+        "digit. Left out."
+    ]
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        {"name": "One", "affiliations": 5},
+        {"name": "One", "affiliations": {"a": 1}},
+        {"name": ["One"]},
+    ],
+)
+def test_a_markdown_file_with_malformed_authors_is_refused_in_one_line(
+    db, tmp_path, author
+):
+    path = tmp_path / "review.md"
+    front = yaml.safe_dump({"title": "T", "authors": [author]})
+    path.write_text(f"---\n{front}---\n\n## Intro\n\nText.\n")
+    with pytest.raises(ImportRejected) as refused:
+        importing.import_path(path)
+    assert "\n" not in str(refused.value)
+    assert not Manuscript.objects.exists()

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from sections import claims, comments, contributors, revisions, tasks
+from sections import authors, claims, comments, contributors, revisions, tasks
 from sections.models import (
     Activity,
     Claim,
@@ -346,6 +346,17 @@ def test_a_user_whose_own_record_has_work_is_refused_and_nothing_is_merged(
         contributors.request_link(
             Contributor.objects.create(display_name="Someone Else"), user=contributor
         )
+
+
+def test_a_user_on_an_author_list_keeps_that_place_linking_is_refused(
+    contributor, maintainer, section, jinbo
+):
+    link_request = contributors.request_link(jinbo.contributor, user=contributor)
+    own = contributors.for_user(contributor)
+    authors.set_from_metadata(section.manuscript, [{"name": own.display_name}])
+    with pytest.raises(contributors.LinkRefused, match="author list"):
+        contributors.decide_link(link_request, approve=True, by=maintainer)
+    assert [a["name"] for a in authors.byline(section.manuscript)] == [own.display_name]
 
 
 def test_a_refused_decision_is_a_message_not_an_error(

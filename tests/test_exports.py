@@ -228,17 +228,19 @@ def test_pdf_without_chromium_says_what_is_missing(seed, settings, tmp_path):
         exporting.pdf(seed)
 
 
+@pytest.mark.parametrize("chromium", ["no-chromium", "not-executable", "."])
 def test_the_web_pdf_without_chromium_offers_the_html_to_print_instead(
-    seed, contributor_client, settings, tmp_path
+    seed, contributor_client, settings, tmp_path, chromium
 ):
-    settings.CHROMIUM_PATH = str(tmp_path / "no-chromium")
+    (tmp_path / "not-executable").write_text("#!/bin/sh\n")
+    settings.CHROMIUM_PATH = str(tmp_path / chromium)
     url = reverse("sections:export", args=[seed.slug, "pdf"])
 
     response = contributor_client.get(url)
 
     assert response.status_code == 503
     page = response.content.decode()
-    assert "needs Chromium" in page
+    assert "needs Chromium" in page or "could not print" in page
     assert reverse("sections:export", args=[seed.slug, "html"]) in page
 
 

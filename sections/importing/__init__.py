@@ -234,7 +234,7 @@ def store(
             f"{claim.contributor} on “{section.title}”"
             for claim in claims.sync_from_text(section)
         ]
-    authors.set_from_metadata(manuscript, parsed.authors)
+    report.notes += authors.set_from_metadata(manuscript, parsed.authors)
     tasks.render_manuscript.delay_on_commit(manuscript.pk)
     references.fetch_new(stored_references.values())
     report.counts.update(
