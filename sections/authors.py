@@ -168,15 +168,37 @@ def save_author_list(
             summary=f"{actor} set the author list: {names or 'nobody'}",
             actor=actor,
         )
-        # A person's ORCID iD and affiliations are on every byline they are in.
-        bylines = set(
-            Authorship.objects.filter(contributor__in=changed_people).values_list(
-                "manuscript_id", flat=True
-            )
-        ) | {manuscript.pk}
-        for manuscript_id in sorted(bylines):
-            tasks.assemble_manuscript.delay_on_commit(manuscript_id)
+        _assemble_bylines_of(changed_people, also=manuscript.pk)
     return byline(manuscript)
+
+
+def save_my_details(
+    user: AbstractBaseUser, *, display_name: str, orcid: str, affiliations: list[str]
+) -> Contributor:
+    """A contributor's own name, ORCID iD and affiliations; every byline they are
+    in is assembled again after commit."""
+    with transaction.atomic():
+        person = contributors.for_user(user)
+        person.display_name = display_name
+        person.orcid = orcid
+        person.affiliations = affiliations
+        person.save(update_fields=["display_name", "orcid", "affiliations"])
+        _assemble_bylines_of([person.pk])
+    return person
+
+
+def _assemble_bylines_of(people: list[int], *, also: int | None = None) -> None:
+    """A person's name, ORCID iD and affiliations are on every byline they are in:
+    those manuscripts (and `also`) are assembled again after commit."""
+    bylines = set(
+        Authorship.objects.filter(contributor__in=people).values_list(
+            "manuscript_id", flat=True
+        )
+    )
+    if also is not None:
+        bylines.add(also)
+    for manuscript_id in sorted(bylines):
+        tasks.assemble_manuscript.delay_on_commit(manuscript_id)
 
 
 def _direction(held: dict[int, int], row: AuthorEntry) -> int:

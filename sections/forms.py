@@ -320,28 +320,17 @@ class ReleaseCompareForm(forms.Form):
 # Authors
 
 
-class AuthorRowForm(forms.Form):
-    """One person's row on the author list: a place in the byline (blank: not an
-    author), their ORCID iD and affiliations."""
+class AuthorDetailsForm(forms.Form):
+    """A person's ORCID iD and affiliations, as author lists print them."""
 
-    contributor = forms.IntegerField(widget=forms.HiddenInput)
-    position = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=999,
-        widget=forms.NumberInput(attrs={"class": "narrow"}),
-    )
-    # show_hidden_initial: the page posts what it showed too, so saving writes only
-    # what this maintainer changed, never back over someone else's change since.
     orcid = forms.CharField(
+        label="ORCID iD",
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "e.g. 0000-0002-1825-0097"}),
-        show_hidden_initial=True,
     )
     affiliations = forms.CharField(
         required=False,
-        show_hidden_initial=True,
         max_length=authors.MAX_AFFILIATIONS * (authors.MAX_AFFILIATION_LENGTH + 1),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One per line.",
@@ -368,6 +357,34 @@ class AuthorRowForm(forms.Form):
                 "characters."
             )
         return lines
+
+
+class MyDetailsForm(AuthorDetailsForm):
+    """What a contributor says of themselves: the name bylines print, and the rest."""
+
+    display_name = forms.CharField(label="Name, as bylines print it", max_length=200)
+
+    field_order = ["display_name", "orcid", "affiliations"]
+
+
+class AuthorRowForm(AuthorDetailsForm):
+    """One person's row on the author list: a place in the byline (blank: not an
+    author), their ORCID iD and affiliations."""
+
+    contributor = forms.IntegerField(widget=forms.HiddenInput)
+    position = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=999,
+        widget=forms.NumberInput(attrs={"class": "narrow"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # The page posts what it showed too, so saving writes only what this
+        # maintainer changed, never back over someone else's change since.
+        for name in ["orcid", "affiliations"]:
+            self.fields[name].show_hidden_initial = True
 
 
 class BaseAuthorListFormSet(forms.BaseFormSet):

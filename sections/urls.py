@@ -162,6 +162,7 @@ urlpatterns += [
         "claims/<int:pk>/this-is-me/", views.request_contributor_link, name="claim-link"
     ),
     path("me/", views.my_work, name="my-work"),
+    path("me/details/", views.my_details, name="my-details"),
 ]
 
 # Search

@@ -63,6 +63,7 @@ from sections.forms import (
     ManualRecordForm,
     ManualTodoForm,
     MoveForm,
+    MyDetailsForm,
     PublicSearchForm,
     ReleaseCompareForm,
     ReleaseForm,
@@ -1159,11 +1160,44 @@ def decide_contributor_link(request: HttpRequest, manuscript: str) -> HttpRespon
 @require_GET
 @login_required
 def my_work(request: HttpRequest) -> HttpResponse:
-    """My claims, TODOs assigned to me, mentions of me and replies to my comments."""
+    """My claims, TODOs assigned to me, mentions of me and replies to my comments,
+    and my details as author lists print them."""
+    work = selectors.my_work(request.user, now=timezone.now())
+    person = work.contributor
+    details = MyDetailsForm(
+        initial={
+            "display_name": person.display_name if person else "",
+            "orcid": person.orcid if person else "",
+            "affiliations": "\n".join(person.affiliations) if person else "",
+        }
+    )
+    return _my_work_page(request, work, details)
+
+
+@require_POST
+@login_required
+def my_details(request: HttpRequest) -> HttpResponse:
+    form = MyDetailsForm(request.POST)
+    if not form.is_valid():
+        work = selectors.my_work(request.user, now=timezone.now())
+        return _my_work_page(request, work, form, status=422)
+    authors.save_my_details(request.user, **form.cleaned_data)
+    messages.success(request, "Saved your details.")
+    return redirect("sections:my-work")
+
+
+def _my_work_page(
+    request: HttpRequest,
+    work: selectors.MyWork,
+    details: MyDetailsForm,
+    *,
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "sections/my_work.html",
-        {"work": selectors.my_work(request.user, now=timezone.now())},
+        {"work": work, "details": details},
+        status=status,
     )
 
 

@@ -329,3 +329,47 @@ def test_a_markdown_file_with_malformed_authors_is_refused_in_one_line(
         importing.import_path(path)
     assert "\n" not in str(refused.value)
     assert not Manuscript.objects.exists()
+
+
+def test_a_contributor_sets_their_own_details_and_their_bylines_follow(
+    seed, contributor, contributor_client, client, django_capture_on_commit_callbacks
+):
+    from sections import contributors
+
+    me = contributors.for_user(contributor)
+    authors.set_from_metadata(seed, [{"name": me.display_name}])
+    client.get(reverse("sections:preview"))  # rendered before the change
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = contributor_client.post(
+            reverse("sections:my-details"),
+            {
+                "display_name": "Carol Q. Author",
+                "orcid": "0000-0002-1825-0097",
+                "affiliations": "Penn\nBroad",
+            },
+        )
+
+    assert response.status_code == 302
+    assert authors.byline(seed) == [
+        {
+            "name": "Carol Q. Author",
+            "orcid": "0000-0002-1825-0097",
+            "affiliations": ["Penn", "Broad"],
+        }
+    ]
+    assert "Carol Q. Author 1,2" in preview_text(client)
+
+
+def test_my_details_with_a_wrong_orcid_are_refused_and_kept_on_the_page(
+    contributor, contributor_client
+):
+    response = contributor_client.post(
+        reverse("sections:my-details"),
+        {"display_name": "Carol", "orcid": "1234", "affiliations": "Penn"},
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "is not an ORCID iD" in page
+    assert 'value="1234"' in page
+    assert Contributor.objects.get(user=contributor).orcid == ""
