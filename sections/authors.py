@@ -13,10 +13,11 @@ export writes it as `metadata.yaml`'s `authors`.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from stdnum.iso7064 import mod_11_2
 
 from sections import activity, contributors, tasks
@@ -30,6 +31,25 @@ MAX_AFFILIATION_LENGTH = 300
 
 class InvalidOrcid(ReviewappError):
     """Text that is not an ORCID iD."""
+
+
+class AuthorsRejected(ReviewappError):
+    """Author details that can't be saved, such as an ORCID iD another person has;
+    nothing was saved."""
+
+
+@contextmanager
+def _saved_whole():
+    """One transaction; a constraint another save broke first (two maintainers at
+    once) is a message, not an error."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        raise AuthorsRejected(
+            "Someone changed these authors at the same moment: reload the page and "
+            "try again."
+        ) from error
 
 
 def normalize_orcid(text: str) -> str:
@@ -136,8 +156,9 @@ def save_author_list(
     author makes them first, typing 3 for the first of three makes them last. A
     person on two rows counts once, at the first. One transaction with its activity
     entry; every manuscript whose byline changed is assembled again after commit.
-    Returns the new byline."""
-    with transaction.atomic():
+    Returns the new byline; raises AuthorsRejected (nothing saved) for an ORCID iD
+    someone else has."""
+    with _saved_whole():
         held = dict(
             Authorship.objects.select_for_update()
             .filter(manuscript=manuscript)
@@ -151,14 +172,22 @@ def save_author_list(
             (row for row in rows if row.position is not None),
             key=lambda row: (row.position, _direction(held, row)),
         )
-        changed_people = []
-        for row in rows:
-            person = row.contributor
-            if person.orcid != row.orcid or person.affiliations != row.affiliations:
-                person.orcid = row.orcid
-                person.affiliations = row.affiliations
-                person.save(update_fields=["orcid", "affiliations"])
-                changed_people.append(person.pk)
+        _check_orcids_free({row.contributor.pk: row.orcid for row in rows})
+        changed = [
+            row
+            for row in rows
+            if row.contributor.orcid != row.orcid
+            or row.contributor.affiliations != row.affiliations
+        ]
+        # iDs moving between people: cleared first, so no moment has one iD twice.
+        Contributor.objects.filter(
+            pk__in=[row.contributor.pk for row in changed if row.contributor.orcid]
+        ).update(orcid="")
+        for row in changed:
+            row.contributor.orcid = row.orcid
+            row.contributor.affiliations = row.affiliations
+            row.contributor.save(update_fields=["orcid", "affiliations"])
+        changed_people = [row.contributor.pk for row in changed]
         _store_order(manuscript, [row.contributor for row in authors])
         actor = contributors.for_user(by)
         names = ", ".join(row.contributor.display_name for row in authors)
@@ -176,15 +205,33 @@ def save_my_details(
     user: AbstractBaseUser, *, display_name: str, orcid: str, affiliations: list[str]
 ) -> Contributor:
     """A contributor's own name, ORCID iD and affiliations; every byline they are
-    in is assembled again after commit."""
-    with transaction.atomic():
+    in is assembled again after commit. Raises AuthorsRejected (nothing saved) for
+    an ORCID iD someone else has."""
+    with _saved_whole():
         person = contributors.for_user(user)
+        _check_orcids_free({person.pk: orcid})
         person.display_name = display_name
         person.orcid = orcid
         person.affiliations = affiliations
         person.save(update_fields=["display_name", "orcid", "affiliations"])
         _assemble_bylines_of([person.pk])
     return person
+
+
+def _check_orcids_free(orcids: dict[int, str]) -> None:
+    """Raise AuthorsRejected when an iD given here to a contributor (by pk) is another's:
+    someone not given a new one here, or a second person here."""
+    given = {pk: orcid for pk, orcid in orcids.items() if orcid}
+    holders = Contributor.objects.filter(orcid__in=given.values()).exclude(
+        pk__in=given.keys()
+    )
+    for holder in holders:
+        if orcids.get(holder.pk, holder.orcid) == holder.orcid:
+            raise AuthorsRejected(
+                f"{holder.orcid} is already the ORCID iD of {holder.display_name}."
+            )
+    if len(set(given.values())) != len(given):
+        raise AuthorsRejected("One ORCID iD is given to two people.")
 
 
 def _assemble_bylines_of(people: list[int], *, also: int | None = None) -> None:

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,9 @@ import yaml
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
+from django.template import Context
 from django.template.loader import get_template, render_to_string
+from django.template.loader_tags import IncludeNode
 
 from sections import assembly, authors, rendering, spreadsheets
 from sections.exceptions import ReviewappError
@@ -308,10 +310,14 @@ def _ascii(text: str) -> str:
 STANDALONE_CSS = ("css/preview.css", "css/byline.css", "css/print.css")
 
 
-def standalone_html(manuscript: Manuscript) -> str:
-    """The public preview as one file that needs nothing else: its CSS inlined, no
-    links back to the site, so it opens offline."""
-    render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+def standalone_html(
+    manuscript: Manuscript, render: ManuscriptRender | None = None
+) -> str:
+    """The public preview (`render`, or the current one) as one file that needs
+    nothing else: its CSS inlined, no links back to the site, so it opens offline."""
+    render = render or assembly.assemble(
+        manuscript, audience=ManuscriptRender.Audience.PUBLIC
+    )
     page = render_to_string(
         "sections/standalone.html",
         {
@@ -364,7 +370,7 @@ class ExportUnavailable(ReviewappError):
 PDF_TIMEOUT_SECONDS = 120
 
 
-def pdf(manuscript: Manuscript) -> bytes:
+def pdf(manuscript: Manuscript, render: ManuscriptRender | None = None) -> bytes:
     """The standalone HTML printed by headless Chromium, with print.css applied.
 
     Raises ExportUnavailable when Chromium is missing or fails; runs a subprocess,
@@ -378,7 +384,7 @@ def pdf(manuscript: Manuscript) -> bytes:
     with tempfile.TemporaryDirectory(prefix="export-pdf-") as folder:
         page = Path(folder) / "manuscript.html"
         out = Path(folder) / "manuscript.pdf"
-        page.write_text(standalone_html(manuscript), encoding="utf-8")
+        page.write_text(standalone_html(manuscript, render), encoding="utf-8")
         try:
             subprocess.run(
                 [
@@ -437,7 +443,33 @@ class PdfState:
 
 
 def pdf_state(manuscript: Manuscript) -> PdfState:
-    render = assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+    return _pdf_state(manuscript, _public_render(manuscript))
+
+
+def print_pdf(manuscript: Manuscript) -> PdfState:
+    """Print the manuscript's PDF into the cache, in place of an older one, unless
+    it is there; a failure is kept as its message. Safe to run twice."""
+    render = _public_render(manuscript)
+    state = _pdf_state(manuscript, render)
+    if state.pdf is not None:
+        return state
+    try:
+        # Printed from the very render its version names.
+        printed = (state.version, pdf(manuscript, render))
+        cache.set(f"pdf:{manuscript.pk}", printed, PDF_KEPT_SECONDS)
+    except ExportUnavailable as error:
+        failed = (state.version, str(error))
+        cache.set(f"pdf-error:{manuscript.pk}", failed, PDF_FAILURE_KEPT_SECONDS)
+    finally:
+        cache.delete(state.queued_key)
+    return _pdf_state(manuscript, render)
+
+
+def _public_render(manuscript: Manuscript) -> ManuscriptRender:
+    return assembly.assemble(manuscript, audience=ManuscriptRender.Audience.PUBLIC)
+
+
+def _pdf_state(manuscript: Manuscript, render: ManuscriptRender) -> PdfState:
     version = f"{render.input_hash}-{_layout_version()}"
     found = cache.get_many([f"pdf:{manuscript.pk}", f"pdf-error:{manuscript.pk}"])
     printed_version, printed = found.get(f"pdf:{manuscript.pk}", ("", None))
@@ -450,31 +482,22 @@ def pdf_state(manuscript: Manuscript) -> PdfState:
     )
 
 
-def print_pdf(manuscript: Manuscript) -> PdfState:
-    """Print the manuscript's PDF into the cache, in place of an older one, unless
-    it is there; a failure is kept as its message. Safe to run twice."""
-    state = pdf_state(manuscript)
-    if state.pdf is not None:
-        return state
-    try:
-        printed = (state.version, pdf(manuscript))
-        cache.set(f"pdf:{manuscript.pk}", printed, PDF_KEPT_SECONDS)
-    except ExportUnavailable as error:
-        failed = (state.version, str(error))
-        cache.set(f"pdf-error:{manuscript.pk}", failed, PDF_FAILURE_KEPT_SECONDS)
-    finally:
-        cache.delete(state.queued_key)
-    return pdf_state(manuscript)
-
-
 @functools.cache
 def _layout_version() -> str:
-    """What the PDF looks like besides the manuscript: the standalone page and its
-    stylesheets, as deployed (read once per process)."""
-    digest = hashlib.sha256(
-        get_template("sections/standalone.html").template.source.encode()
-    )
+    """What the PDF looks like besides the manuscript: the standalone page, the
+    templates it includes and its stylesheets, as deployed (read once per process)."""
+    digest = hashlib.sha256()
+    for source in _template_sources("sections/standalone.html"):
+        digest.update(source.encode() + b"\0")
     for name in STANDALONE_CSS:
         path = finders.find(name)
         digest.update(Path(path).read_bytes() if path else b"")
     return digest.hexdigest()[:16]
+
+
+def _template_sources(name: str) -> Iterator[str]:
+    """The template's source, then those of the templates it includes, in turn."""
+    template = get_template(name).template
+    yield template.source
+    for include in template.nodelist.get_nodes_by_type(IncludeNode):
+        yield from _template_sources(include.template.resolve(Context()))

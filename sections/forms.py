@@ -394,10 +394,14 @@ class BaseAuthorListFormSet(forms.BaseFormSet):
         super().__init__(*args, **kwargs)
         self.people = people
 
+    def rows(self) -> list[forms.Form]:
+        """The forms that hold a row: a post may add blank forms to the count."""
+        return [form for form in self.forms if form.cleaned_data]
+
     def clean(self) -> None:
         if any(self.errors):
             return
-        ids = [form.cleaned_data["contributor"] for form in self.forms]
+        ids = [form.cleaned_data["contributor"] for form in self.rows()]
         if len(set(ids)) != len(ids) or not set(ids) <= self.people.keys():
             raise forms.ValidationError(
                 "The list changed since this page was loaded: reload it and try again."
@@ -407,7 +411,7 @@ class BaseAuthorListFormSet(forms.BaseFormSet):
         """The rows as authors.save_author_list takes them; for a person's ORCID iD
         and affiliations, what the page showed unless this maintainer changed it."""
         entries = []
-        for form in self.forms:
+        for form in self.rows():
             data, person = (
                 form.cleaned_data,
                 self.people[form.cleaned_data["contributor"]],

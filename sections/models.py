@@ -137,6 +137,12 @@ class Contributor(models.Model):
                 condition=~Q(handle=""),
                 name="contributor_handle_unique",
             ),
+            # An ORCID iD names one person (sections.authors checks it first).
+            models.UniqueConstraint(
+                fields=["orcid"],
+                condition=~Q(orcid=""),
+                name="contributor_orcid_unique",
+            ),
         ]
 
     def __str__(self) -> str:

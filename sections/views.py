@@ -1178,12 +1178,16 @@ def my_work(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_details(request: HttpRequest) -> HttpResponse:
     form = MyDetailsForm(request.POST)
-    if not form.is_valid():
-        work = selectors.my_work(request.user, now=timezone.now())
-        return _my_work_page(request, work, form, status=422)
-    authors.save_my_details(request.user, **form.cleaned_data)
-    messages.success(request, "Saved your details.")
-    return redirect("sections:my-work")
+    if form.is_valid():
+        try:
+            authors.save_my_details(request.user, **form.cleaned_data)
+        except authors.AuthorsRejected as error:
+            form.add_error("orcid", str(error))
+        else:
+            messages.success(request, "Saved your details.")
+            return redirect("sections:my-work")
+    work = selectors.my_work(request.user, now=timezone.now())
+    return _my_work_page(request, work, form, status=422)
 
 
 def _my_work_page(
@@ -1457,7 +1461,14 @@ def author_list(request: HttpRequest, manuscript: str) -> HttpResponse:
     formset = AuthorListFormSet(request.POST, people=people)
     if not formset.is_valid():
         return _author_list_page(request, manuscript_, formset, status=422)
-    byline = authors.save_author_list(manuscript_, formset.entries(), by=request.user)
+    try:
+        byline = authors.save_author_list(
+            manuscript_, formset.entries(), by=request.user
+        )
+    except authors.AuthorsRejected as error:
+        return _author_list_page(
+            request, manuscript_, formset, refused=str(error), status=422
+        )
     messages.success(
         request,
         f"Saved the author list: {len(byline)} author{pluralize(len(byline))}.",
@@ -1470,6 +1481,7 @@ def _author_list_page(
     manuscript: Manuscript,
     formset: AuthorListFormSet,
     *,
+    refused: str = "",
     status: int = 200,
 ) -> HttpResponse:
     return render(
@@ -1478,6 +1490,7 @@ def _author_list_page(
         {
             "manuscript": manuscript,
             "formset": formset,
+            "refused": refused,
             # Each form with its person, read from the form's own (posted) value.
             "forms": [
                 (form, formset.people.get(_posted_int(form, "contributor")))

@@ -373,3 +373,54 @@ def test_my_details_with_a_wrong_orcid_are_refused_and_kept_on_the_page(
     assert "is not an ORCID iD" in page
     assert 'value="1234"' in page
     assert Contributor.objects.get(user=contributor).orcid == ""
+
+
+def test_an_orcid_id_someone_has_cannot_be_taken_by_another_contributor(
+    contributor, contributor_client
+):
+    Contributor.objects.create(display_name="Jinbo Xu", orcid="0000-0002-1825-0097")
+
+    response = contributor_client.post(
+        reverse("sections:my-details"),
+        {"display_name": "Jinbo Xu", "orcid": "0000-0002-1825-0097"},
+    )
+
+    assert response.status_code == 422
+    assert "already the ORCID iD of Jinbo Xu" in response.content.decode()
+    me = Contributor.objects.get(user=contributor)
+    assert me.orcid == ""
+    assert me.display_name != "Jinbo Xu"
+
+
+def test_a_maintainer_may_move_an_orcid_id_but_not_copy_it(seed, maintainer):
+    anna, zoe = people("Anna", "Zoe")
+    Contributor.objects.filter(pk=anna.pk).update(orcid="0000-0002-1825-0097")
+    anna.refresh_from_db()
+    copied = [
+        authors.AuthorEntry(anna, 1, "0000-0002-1825-0097", []),
+        authors.AuthorEntry(zoe, 2, "0000-0002-1825-0097", []),
+    ]
+    with pytest.raises(authors.AuthorsRejected, match="two people"):
+        authors.save_author_list(seed, copied, by=maintainer)
+
+    moved = [
+        authors.AuthorEntry(anna, 1, "", []),
+        authors.AuthorEntry(zoe, 2, "0000-0002-1825-0097", []),
+    ]
+    authors.save_author_list(seed, moved, by=maintainer)
+    assert authors.byline(seed) == [
+        {"name": "Anna"},
+        {"name": "Zoe", "orcid": "0000-0002-1825-0097"},
+    ]
+
+
+def test_blank_forms_added_to_the_count_are_ignored(seed, maintainer_client):
+    people("Anna First")
+    url = reverse("sections:author-list", args=[seed.slug])
+    data = posted(maintainer_client.get(url), {"Anna First": {"position": "1"}})
+    data["form-TOTAL_FORMS"] = str(int(data["form-TOTAL_FORMS"]) + 1)
+
+    response = maintainer_client.post(url, data)
+
+    assert response.status_code == 302
+    assert [a["name"] for a in authors.byline(seed)] == ["Anna First"]
