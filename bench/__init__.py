@@ -4,6 +4,7 @@ docs/benchmarks.md."""
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -28,3 +29,12 @@ def setup_embedded_django() -> None:
 
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
+
+
+def median_and_p90(values: list[float]) -> tuple[float, float]:
+    """The median and the 90th percentile, as every benchmark reports them (the
+    inclusive method: interpolated between runs, never beyond the slowest)."""
+    return (
+        statistics.median(values),
+        statistics.quantiles(values, n=10, method="inclusive")[-1],
+    )

@@ -10,10 +10,9 @@ database (migrate, flush), so point it at a scratch one.
 
 from __future__ import annotations
 
-import statistics
 import time
 
-from bench import SEED, setup_embedded_django
+from bench import SEED, median_and_p90, setup_embedded_django
 
 setup_embedded_django()
 
@@ -71,9 +70,8 @@ def main() -> None:
         ("section page", reads),
         ("round trip", totals),
     ]:
-        ordered = sorted(values)
-        p90 = ordered[int(len(ordered) * 0.9) - 1]
-        print(f"| {name} | {statistics.median(values):.1f} | {p90:.1f} |")
+        median, p90 = median_and_p90(values)
+        print(f"| {name} | {median:.1f} | {p90:.1f} |")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ It builds its own database (migrate, flush), so point it at a scratch one.
 
 from __future__ import annotations
 
-import statistics
 import time
 
-from bench import SEED, setup_embedded_django
+from bench import SEED, median_and_p90, setup_embedded_django
 
 setup_embedded_django()
 
@@ -63,9 +62,8 @@ def timings(manuscript: Manuscript, *, public_only: bool) -> dict[str, list[floa
 
 
 def summary(values: list[float]) -> str:
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
-    return f"median {statistics.median(ordered):.1f} ms, p90 {p90:.1f} ms"
+    median, p90 = median_and_p90(values)
+    return f"median {median:.1f} ms, p90 {p90:.1f} ms"
 
 
 def main() -> None:

@@ -399,26 +399,26 @@ class _Fallback:
         )
 
     def comment(self, context: _Context) -> list[Hit]:
-        rows = list(
-            context.comments().filter(self._all_words("body", words=context.words))[
-                :CANDIDATES_PER_KIND
-            ]
-        )
-        best = self._best(
-            rows, lambda row: self._count(row.body, context.words), context.limit
-        )
-        return [context.comment_hit(row, rank) for row, rank in best]
+        return self._one_field(context.comments(), "body", context.comment_hit, context)
 
     def todo(self, context: _Context) -> list[Hit]:
-        rows = list(
-            context.todos().filter(self._all_words("text", words=context.words))[
+        return self._one_field(context.todos(), "text", context.todo_hit, context)
+
+    def _one_field(
+        self, rows: QuerySet, field: str, hit, context: _Context
+    ) -> list[Hit]:
+        """Rows whose `field` holds every word, ranked by how often they occur."""
+        candidates = list(
+            rows.filter(self._all_words(field, words=context.words))[
                 :CANDIDATES_PER_KIND
             ]
         )
         best = self._best(
-            rows, lambda row: self._count(row.text, context.words), context.limit
+            candidates,
+            lambda row: self._count(getattr(row, field), context.words),
+            context.limit,
         )
-        return [context.todo_hit(row, rank) for row, rank in best]
+        return [hit(row, rank) for row, rank in best]
 
     def reference(self, context: _Context) -> list[Hit]:
         # The record that counts is chosen in Python (Reference.csl), so the words

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
@@ -548,6 +550,15 @@ def _back_to_outline(section: Section) -> HttpResponse:
     )
 
 
+@contextmanager
+def _refusal_as_message(request: HttpRequest) -> Iterator[None]:
+    """A structure change the outline refuses becomes the next page's error message."""
+    try:
+        yield
+    except outline.StructureRejected as error:
+        messages.error(request, str(error))
+
+
 @require_POST
 @login_required
 def add_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
@@ -586,11 +597,9 @@ def rename_section(request: HttpRequest, manuscript: str, section: str) -> HttpR
         messages.error(request, "A title is required, at most 500 characters.")
         return _back_to_outline(section_)
     old_title = section_.title
-    try:
+    with _refusal_as_message(request):
         outline.rename(section_, title=form.cleaned_data["title"], by=request.user)
         messages.success(request, f"“{old_title}” is now “{section_.title}”.")
-    except outline.StructureRejected as error:
-        messages.error(request, str(error))
     return _back_to_outline(section_)
 
 
@@ -604,11 +613,9 @@ def move_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
         messages.error(request, "A section moves up or down.")
         return _back_to_outline(section_)
     direction = form.cleaned_data["direction"]
-    try:
+    with _refusal_as_message(request):
         outline.move(section_, direction=direction, by=request.user)
         messages.success(request, f"“{section_.title}” moved {direction}.")
-    except outline.StructureRejected as error:
-        messages.error(request, str(error))
     return _back_to_outline(section_)
 
 
@@ -617,13 +624,11 @@ def move_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
 def indent_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
     """Make the section the last subsection of the one before it."""
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
-    try:
+    with _refusal_as_message(request):
         outline.indent(section_, by=request.user)
         messages.success(
             request, f"“{section_.title}” is now under “{section_.parent.title}”."
         )
-    except outline.StructureRejected as error:
-        messages.error(request, str(error))
     return _back_to_outline(section_)
 
 
@@ -634,11 +639,9 @@ def outdent_section(
 ) -> HttpResponse:
     """Move the section out of its parent, after the parent's subsections."""
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
-    try:
+    with _refusal_as_message(request):
         outline.outdent(section_, by=request.user)
         messages.success(request, f"“{section_.title}” moved out one level.")
-    except outline.StructureRejected as error:
-        messages.error(request, str(error))
     return _back_to_outline(section_)
 
 
@@ -647,14 +650,12 @@ def outdent_section(
 def remove_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
     """Soft-remove the section and its subsections; Restore undoes it."""
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
-    try:
+    with _refusal_as_message(request):
         outline.remove(section_, by=request.user)
         messages.success(
             request,
             f"“{section_.title}” removed. Undo: Restore it under Removed sections.",
         )
-    except outline.StructureRejected as error:
-        messages.error(request, str(error))
     return redirect("sections:home")
 
 
