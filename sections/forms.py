@@ -60,7 +60,19 @@ class EditForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "What did you change?"}),
     )
     # The revision the editor started from, so a save can tell what changed since.
-    base = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Required: without it a save cannot merge, only overwrite what it never showed.
+    base = forms.IntegerField(
+        min_value=0,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": (
+                "Nothing was saved: this form did not say which version of the "
+                "section it was edited from, so saving it could overwrite changes "
+                "made meanwhile. Your text is below; open the editor again, bring "
+                "your text into it, and save from there."
+            ),
+        },
+    )
 
 
 class LivePreviewForm(forms.Form):
@@ -405,6 +417,18 @@ class BaseAuthorListFormSet(forms.BaseFormSet):
         if len(set(ids)) != len(ids) or not set(ids) <= self.people.keys():
             raise forms.ValidationError(
                 "The list changed since this page was loaded: reload it and try again."
+            )
+        # Without what the page showed, every value would count as changed and
+        # overwrite whatever someone saved since: the page always sends it.
+        if any(
+            form[name].html_initial_name not in form.data
+            for form in self.rows()
+            for name, field in form.fields.items()
+            if field.show_hidden_initial
+        ):
+            raise forms.ValidationError(
+                "This post did not say what the page showed, so it could overwrite "
+                "changes made meanwhile: reload the page and try again."
             )
 
     def entries(self) -> list[authors.AuthorEntry]:

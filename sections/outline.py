@@ -121,6 +121,8 @@ def rename(section: Section, *, title: str, by: AbstractBaseUser) -> Revision:
             title=title,
             by=by,
             summary=f"Renamed from “{_shortened(current.title)}”",
+            # The body is the latest, read under this lock: nothing to merge.
+            overwrite=True,
         )
     section.title = title
     return saved.revision

@@ -25,6 +25,33 @@ from sections.models import Activity, Revision, Section
 WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
 
+# The base of an editor opened on a section with no revision yet (made by a script):
+# a save from it goes through if there is still none, and is a conflict otherwise.
+NO_REVISION = 0
+
+
+@dataclass(frozen=True)
+class EditorStart:
+    """What an editor opens with: a revision's title and body, and its id as base."""
+
+    base: int
+    title: str
+    body: str
+
+
+def editor_start(section: Section) -> EditorStart:
+    """The latest revision as the editor shows it, in one read.
+
+    The text and the base must come from the same row: text read from the section
+    and a base read a moment later pair old text with a newer base whenever a save
+    lands in between, and a save from that editor undoes the newer one unmerged.
+    """
+    latest = section.revisions.order_by("-created_at", "-id").first()
+    if latest is None:
+        return EditorStart(base=NO_REVISION, title=section.title, body=section.body)
+    return EditorStart(base=latest.pk, title=latest.title, body=latest.body)
+
+
 @dataclass(frozen=True)
 class SavedEdit:
     revision: Revision
@@ -41,13 +68,18 @@ def save_edit(
     title: str | None = None,
     summary: str = "",
     base: int | None = None,
+    overwrite: bool = False,
 ) -> SavedEdit:
     """Append a revision and update the section; rendering follows the commit.
 
-    `base` is the revision id the editor started from (None: the latest, as for
-    scripts). Raises EditConflict, saving nothing, when someone saved since and the
-    edits overlap.
+    `base` is the revision id the editor started from: a save made since is merged
+    with this one, or, where the edits overlap, EditConflict is raised and nothing is
+    saved. A caller with no base (a script, restoring, renaming under its own lock)
+    says so with `overwrite=True` and replaces whatever is latest; passing neither is
+    a programming error (ValueError), never a silent overwrite.
     """
+    if (base is None) == (not overwrite):
+        raise ValueError("save_edit needs either base= or overwrite=True, not both")
     body = body.replace("\r\n", "\n")
     _refuse_unstorable_keys(body)
     with transaction.atomic():
@@ -149,6 +181,8 @@ def restore(revision: Revision, *, by: AbstractBaseUser) -> SavedEdit:
         body=revision.body,
         title=revision.title,
         by=by,
+        # Restoring is choosing this text over whatever is latest, on purpose.
+        overwrite=True,
         summary=f"Restored the revision of {revision.created_at:%Y-%m-%d %H:%M} UTC",
     )
 

@@ -144,13 +144,9 @@ def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
     Preview button and no JavaScript, shows the preview and saves nothing)."""
     section_ = permissions.get_section(request.user, manuscript, section, write=True)
     if request.method != "POST":
-        latest = section_.revisions.order_by("-created_at", "-id").first()
+        start = revisions.editor_start(section_)
         form = EditForm(
-            initial={
-                "title": section_.title,
-                "body": section_.body,
-                "base": latest.pk if latest else None,
-            }
+            initial={"title": start.title, "body": start.body, "base": start.base}
         )
         return _edit_page(request, section_, form=form)
     form = EditForm(request.POST)

@@ -26,12 +26,18 @@ def history(contributor, other_contributor):
     intro = make_section(manuscript, "Intro", body="")
     methods = make_section(manuscript, "Methods", body="")
     carol, dave = contributor, other_contributor
-    revisions.save_edit(intro, body="one two three", by=carol)  # +3
-    revisions.save_edit(intro, body="one two three four five", by=dave)  # +2
-    revisions.save_edit(intro, body="one three four five six", by=carol)  # +1 -1
+    revisions.save_edit(intro, body="one two three", by=carol, overwrite=True)  # +3
+    revisions.save_edit(
+        intro, body="one two three four five", by=dave, overwrite=True
+    )  # +2
+    revisions.save_edit(
+        intro, body="one three four five six", by=carol, overwrite=True
+    )  # +1 -1
     # +2, and the first to cite doi:10.1/a
-    revisions.save_edit(methods, body="alpha [@doi:10.1/a]", by=carol)
-    revisions.save_edit(methods, body="alpha [@doi:10.1/a]", by=dave)  # no change
+    revisions.save_edit(methods, body="alpha [@doi:10.1/a]", by=carol, overwrite=True)
+    revisions.save_edit(
+        methods, body="alpha [@doi:10.1/a]", by=dave, overwrite=True
+    )  # no change
     comments.post(intro, by=carol, body="Shorter?")
     gone = comments.post(intro, by=carol, body="Never mind.")
     comments.delete(gone, by=carol)
@@ -317,7 +323,7 @@ def test_contributions_take_a_bounded_number_of_queries(
     for n in range(10):
         section = make_section(manuscript, f"Extra {n}", body="")
         writer = make_user(f"writer{n}@example.org")
-        revisions.save_edit(section, body=f"words {n}", by=writer)
+        revisions.save_edit(section, body=f"words {n}", by=writer, overwrite=True)
     with django_assert_max_num_queries(9):
         page = contributor_client.get(url("contributions", manuscript.slug))
     assert len(page.context["rows"]) == 12

@@ -414,6 +414,25 @@ def test_a_maintainer_may_move_an_orcid_id_but_not_copy_it(seed, maintainer):
     ]
 
 
+def test_a_post_without_what_the_page_showed_is_refused_not_an_overwrite(
+    seed, maintainer_client
+):
+    (anna,) = people("Anna First")
+    url = reverse("sections:author-list", args=[seed.slug])
+    page = maintainer_client.get(url)
+    Contributor.objects.filter(pk=anna.pk).update(orcid="0000-0002-1825-0097")
+    data = posted(page, {"Anna First": {"position": "1", "affiliations": "Penn"}})
+    blind = {name: value for name, value in data.items() if "initial-" not in name}
+
+    response = maintainer_client.post(url, blind)
+
+    assert response.status_code == 422
+    assert "did not say what the page showed" in response.text
+    assert "Penn" in response.text
+    anna.refresh_from_db()
+    assert (anna.orcid, anna.affiliations) == ("0000-0002-1825-0097", [])
+
+
 def test_blank_forms_added_to_the_count_are_ignored(seed, maintainer_client):
     people("Anna First")
     url = reverse("sections:author-list", args=[seed.slug])

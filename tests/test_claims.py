@@ -122,7 +122,7 @@ def test_claiming_and_releasing_are_in_the_activity_log(contributor, section):
 def test_a_claim_edited_recently_by_its_claimant_is_not_stale(contributor, section):
     start = timezone.now()
     claim = claims.claim(section, by=contributor, now=start)
-    revisions.save_edit(section, body="New text.\n", by=contributor)
+    revisions.save_edit(section, body="New text.\n", by=contributor, overwrite=True)
     later = timezone.now() + timedelta(days=DAYS - 1)
     assert not is_stale(claim, now=later)
     assert not is_stale(claim, now=start + timedelta(days=DAYS - 1))
@@ -138,7 +138,7 @@ def test_a_claim_with_no_edit_by_its_claimant_in_n_days_is_stale(contributor, se
 def test_staleness_counts_from_the_claimants_last_edit(contributor, section):
     start = timezone.now() - timedelta(days=DAYS + 10)
     claim = claims.claim(section, by=contributor, now=start)
-    revisions.save_edit(section, body="New text.\n", by=contributor)
+    revisions.save_edit(section, body="New text.\n", by=contributor, overwrite=True)
     edited = section.revisions.get().created_at
     assert not is_stale(claim, now=edited + timedelta(days=DAYS - 1))
     assert is_stale(claim, now=edited + timedelta(days=DAYS + 1))
@@ -150,7 +150,9 @@ def test_an_edit_by_someone_else_does_not_keep_a_claim_fresh(
     claim = claims.claim(
         section, by=contributor, now=timezone.now() - timedelta(days=DAYS + 1)
     )
-    revisions.save_edit(section, body="Someone else's text.\n", by=other_contributor)
+    revisions.save_edit(
+        section, body="Someone else's text.\n", by=other_contributor, overwrite=True
+    )
     assert is_stale(claim, now=timezone.now())
 
 
@@ -250,7 +252,9 @@ def test_the_claims_page_shows_the_last_edit_with_bounded_queries(
     for n in range(5):
         section = make_section(manuscript, f"Part {n}")
         claims.claim(section, by=contributor)
-        revisions.save_edit(section, body=f"Text {n}.\n", by=contributor)
+        revisions.save_edit(
+            section, body=f"Text {n}.\n", by=contributor, overwrite=True
+        )
     with django_assert_max_num_queries(8):
         page = contributor_client.get(claims_url(section))
     assert all(c.last_edit_at for c in page.context["page"].claims)

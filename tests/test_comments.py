@@ -111,6 +111,7 @@ def test_a_quote_is_found_again_after_an_edit_moves_it(
         section,
         body="Contact maps remain the hard part.\n\nA new first paragraph.\n\n" + BODY,
         by=contributor,
+        overwrite=True,
     )
     section.refresh_from_db()
     assert comments.quote_status(comment, section.body) == comments.QuoteStatus.FOUND
@@ -125,7 +126,9 @@ def test_a_quote_whose_passage_is_removed_says_so(
     comment = post_comment(
         contributor_client, section, "Too strong.", quote="Contact maps remain"
     )
-    revisions.save_edit(section, body="Something else entirely.", by=contributor)
+    revisions.save_edit(
+        section, body="Something else entirely.", by=contributor, overwrite=True
+    )
     section.refresh_from_db()
     assert comments.quote_status(comment, section.body) == comments.QuoteStatus.GONE
     page = contributor_client.get(page_of(section)).text

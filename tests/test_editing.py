@@ -19,7 +19,9 @@ PARAGRAPHS = "First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n"
 @pytest.fixture
 def section(db, maintainer):
     section = make_section(make_manuscript("Editing review"), "Intro", body="")
-    revisions.save_edit(section, body=PARAGRAPHS, by=maintainer, summary="Start")
+    revisions.save_edit(
+        section, body=PARAGRAPHS, by=maintainer, summary="Start", overwrite=True
+    )
     section.refresh_from_db()
     return section
 
@@ -114,11 +116,40 @@ def test_an_invalid_edit_is_refused_with_the_text_kept(contributor_client, secti
     assert section.revisions.count() == 1
 
 
+def test_a_save_without_its_base_revision_is_refused_with_the_text_kept(
+    contributor_client, maintainer_client, section
+):
+    theirs = open_editor(maintainer_client, section)
+    theirs["body"] = PARAGRAPHS.replace("Second", "Their second")
+    maintainer_client.post(url(section, "section-edit"), theirs)
+    fields = open_editor(contributor_client, section)
+    del fields["base"]
+    fields["body"] = "Words I must not lose.\n"
+
+    response = contributor_client.post(url(section, "section-edit"), fields)
+
+    assert response.status_code == 422
+    assert "did not say which version of the section" in response.text
+    assert "Words I must not lose." in response.text
+    section.refresh_from_db()
+    assert section.body == theirs["body"]
+
+
+def test_a_script_must_say_it_overwrites(section, contributor):
+    with pytest.raises(ValueError, match="overwrite=True"):
+        revisions.save_edit(section, body="Blind.\n", by=contributor)
+    revisions.save_edit(section, body="On purpose.\n", by=contributor, overwrite=True)
+    section.refresh_from_db()
+    assert section.body == "On purpose.\n"
+
+
 def test_live_preview_numbers_citations_as_the_manuscript_will(
     contributor_client, section, maintainer
 ):
     earlier = make_section(section.manuscript, "Background", position=0)
-    revisions.save_edit(earlier, body="Known [@doi:10.1/known].", by=maintainer)
+    revisions.save_edit(
+        earlier, body="Known [@doi:10.1/known].", by=maintainer, overwrite=True
+    )
 
     response = contributor_client.post(
         url(section, "section-live-preview"),
@@ -147,7 +178,10 @@ def test_preview_button_works_without_javascript_and_saves_nothing(
 def test_two_revisions_compare_word_by_word(contributor_client, section, contributor):
     first = section.revisions.get()
     revisions.save_edit(
-        section, body=PARAGRAPHS.replace("Second", "Another second"), by=contributor
+        section,
+        body=PARAGRAPHS.replace("Second", "Another second"),
+        by=contributor,
+        overwrite=True,
     )
     second = section.revisions.order_by("-id").first()
 
@@ -163,7 +197,9 @@ def test_restoring_an_old_revision_adds_a_revision_and_keeps_history(
     contributor_client, section, contributor
 ):
     first = section.revisions.get()
-    revisions.save_edit(section, body="Rewritten entirely.\n", by=contributor)
+    revisions.save_edit(
+        section, body="Rewritten entirely.\n", by=contributor, overwrite=True
+    )
 
     restore = reverse("sections:revision-restore", args=[first.pk])
     assert contributor_client.get(restore).status_code == 405

@@ -135,7 +135,9 @@ def test_renaming_keeps_an_edit_saved_since_the_section_was_loaded(
     book, maintainer, contributor
 ):
     loaded = get(book, "B")
-    revisions.save_edit(get(book, "B"), body="Fresh text.", by=contributor)
+    revisions.save_edit(
+        get(book, "B"), body="Fresh text.", by=contributor, overwrite=True
+    )
     outline.rename(loaded, title="Background", by=maintainer)
     assert get(book, "Background").body == "Fresh text."
 

@@ -154,7 +154,10 @@ def test_preview_answers_304_until_an_edit_changes_it(
     section = seed.sections.get(title="Patient Treatment")
     with django_capture_on_commit_callbacks(execute=True):
         revisions.save_edit(
-            section, body=section.body + "\n\nA new closing thought.", by=contributor
+            section,
+            body=section.body + "\n\nA new closing thought.",
+            by=contributor,
+            overwrite=True,
         )
     after = client.get("/preview/", HTTP_IF_NONE_MATCH=etag)
     assert after.status_code == 200
@@ -173,6 +176,7 @@ def test_one_save_re_renders_exactly_one_section(
             section,
             body="Expression, rewritten [@doi:10.1038/nature14539].",
             by=contributor,
+            overwrite=True,
         )
     after = dict(SectionRender.objects.values_list("section_id", "rendered_at"))
     changed = [pk for pk in after if after[pk] != before.get(pk)]
@@ -183,5 +187,6 @@ def test_one_save_re_renders_exactly_one_section(
             section,
             body="Expression, rewritten [@doi:10.1038/nature14539].",
             by=contributor,
+            overwrite=True,
         )
     assert dict(SectionRender.objects.values_list("section_id", "rendered_at")) == after

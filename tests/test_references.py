@@ -38,7 +38,7 @@ def serve_doi(server, doi: str, name: str) -> None:
 
 def save(section, body: str, by, capture) -> None:
     with capture(execute=True):
-        revisions.save_edit(section, body=body, by=by)
+        revisions.save_edit(section, body=body, by=by, overwrite=True)
 
 
 def bibliography(manuscript) -> str:

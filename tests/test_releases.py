@@ -19,7 +19,9 @@ def edit_draft(seed, user, capture) -> None:
     """Change one section's text and one cited reference's metadata."""
     section = seed.sections.get(title="Patient Treatment")
     with capture(execute=True):
-        revisions.save_edit(section, body=section.body + f"\n\n{CLOSING}", by=user)
+        revisions.save_edit(
+            section, body=section.body + f"\n\n{CLOSING}", by=user, overwrite=True
+        )
         references.set_manual(
             Reference.objects.get(manuscript=seed, key=REF_KEY),
             csl_text=json.dumps(

@@ -42,6 +42,7 @@ def test_an_edit_is_found_by_its_new_words_and_not_its_old_ones(seed, contributo
         body=section.body.replace("Faraggi", "Quetzalcoatl"),
         title="Health records, quetzal edition",
         by=contributor,
+        overwrite=True,
     )
     assert not search.search(seed, "Faraggi", kinds=["section"])
     found = search.search(seed, "Quetzalcoatl quetzal", kinds=["section"])

@@ -16,7 +16,7 @@ BODY = f"Opening paragraph.\n\n{NOTE}\n\nClosing paragraph [refs].\n"
 @pytest.fixture
 def section(db, contributor):
     section = make_section(make_manuscript("Todo review"), "Methods", body="")
-    revisions.save_edit(section, body=BODY, by=contributor)
+    revisions.save_edit(section, body=BODY, by=contributor, overwrite=True)
     return section
 
 
@@ -40,7 +40,7 @@ def test_a_moved_note_is_the_same_item_with_its_status_and_assignee(
     )
 
     moved = f"A new first paragraph.\n\nOpening paragraph.\n\nClosing.\n\n{NOTE}\n"
-    revisions.save_edit(section, body=moved, by=contributor)
+    revisions.save_edit(section, body=moved, by=contributor, overwrite=True)
 
     again = note_item(section)
     assert again.pk == item.pk
@@ -53,7 +53,10 @@ def test_a_removed_note_is_resolved_in_text_and_reopens_when_it_comes_back(
 ):
     item = note_item(section)
     removed = revisions.save_edit(
-        section, body=BODY.replace(NOTE, "Compared: see Table 2."), by=contributor
+        section,
+        body=BODY.replace(NOTE, "Compared: see Table 2."),
+        by=contributor,
+        overwrite=True,
     ).revision
 
     item.refresh_from_db()
@@ -64,7 +67,7 @@ def test_a_removed_note_is_resolved_in_text_and_reopens_when_it_comes_back(
         kind=Activity.Kind.TODO, summary__contains="1 TODO item resolved in text"
     ).exists()
 
-    revisions.save_edit(section, body=BODY, by=contributor)
+    revisions.save_edit(section, body=BODY, by=contributor, overwrite=True)
     item.refresh_from_db()
     assert item.status == TodoItem.Status.OPEN
     assert item.resolved_in is None
@@ -77,6 +80,7 @@ def test_a_changed_note_is_a_new_item_and_the_old_one_resolved(section, contribu
         section,
         body=BODY.replace(NOTE, "TODO: compare with the 2017 benchmark."),
         by=contributor,
+        overwrite=True,
     )
     old.refresh_from_db()
     assert old.status == TodoItem.Status.RESOLVED_IN_TEXT
@@ -93,8 +97,10 @@ def test_items_closed_or_made_by_hand_are_not_the_texts_to_change(section, contr
         section=section, kind=TodoItem.Kind.MANUAL, text="Ask the editor about length"
     )
 
-    revisions.save_edit(section, body="All rewritten.\n", by=contributor)
-    revisions.save_edit(section, body=BODY, by=contributor)
+    revisions.save_edit(
+        section, body="All rewritten.\n", by=contributor, overwrite=True
+    )
+    revisions.save_edit(section, body=BODY, by=contributor, overwrite=True)
 
     item.refresh_from_db()
     manual.refresh_from_db()

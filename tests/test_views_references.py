@@ -165,7 +165,10 @@ def test_a_save_with_a_typo_key_shows_as_unknown(
     section = seed.sections.get(title="Protein secondary and tertiary structure")
     with django_capture_on_commit_callbacks(execute=True):
         revisions.save_edit(
-            section, body=section.body + " See [@doj:10.1/typo].", by=maintainer
+            section,
+            body=section.body + " See [@doj:10.1/typo].",
+            by=maintainer,
+            overwrite=True,
         )
     health = maintainer_client.get(health_url(seed)).context["health"]
     (unknown,) = [r for r in health.unknown if r.key == "doj:10.1/typo"]

@@ -21,7 +21,7 @@ BODY = "First paragraph, cited [@doi:10.1/known].\n\nSecond paragraph.\n"
 def section(db):
     author = make_user("maya@example.org")
     section = make_section(make_manuscript("Browser review"), "Intro", body="")
-    revisions.save_edit(section, body=BODY, by=author)
+    revisions.save_edit(section, body=BODY, by=author, overwrite=True)
     section.refresh_from_db()
     return section
 

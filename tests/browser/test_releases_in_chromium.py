@@ -49,6 +49,7 @@ def test_a_published_version_keeps_its_text_and_byline_after_the_draft_moves_on(
         body=section.body.replace("Faraggi", "Zanzibarian"),
         by=maya,
         summary="Renamed for the test",
+        overwrite=True,
     )
 
     reader = browser.new_context()

@@ -58,6 +58,7 @@ def test_concurrent_changes_keep_a_dense_reading_order(postgresql):
                     old[n - ADDERS - MOVERS],
                     body=f"Cites [@doi:10.1/{n}].",
                     by=maintainer,
+                    overwrite=True,
                 )
         finally:
             connections.close_all()

@@ -45,6 +45,7 @@ def test_a_worker_resolves_new_dois_and_the_preview_shows_them(
             section,
             body=f"Water [@doi:{WATER}] and a review [@doi:{DEEP_REVIEW}].",
             by=contributor,
+            overwrite=True,
         )
         until(
             lambda: (
@@ -84,7 +85,9 @@ def test_a_worker_killed_mid_fetch_leaves_the_reference_to_the_next_one(
     section = make_section(make_manuscript("Killed review"), "Intro", body="Intro.")
     first = workers()
     try:
-        revisions.save_edit(section, body=f"Water [@doi:{WATER}].", by=contributor)
+        revisions.save_edit(
+            section, body=f"Water [@doi:{WATER}].", by=contributor, overwrite=True
+        )
         assert arrived.wait(timeout=60), "the first worker never asked doi.org"
         first.kill()
     finally:
