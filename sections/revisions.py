@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from merge3 import Merge3
 
@@ -70,22 +70,28 @@ def save_edit(
     base: int | None = None,
     overwrite: bool = False,
 ) -> SavedEdit:
-    """Append a revision and update the section; rendering follows the commit.
+    """Append a revision and update the section; syncing and rendering follow.
 
     `base` is the revision id the editor started from: a save made since is merged
     with this one, or, where the edits overlap, EditConflict is raised and nothing is
     saved. A caller with no base (a script, restoring, renaming under its own lock)
     says so with `overwrite=True` and replaces whatever is latest; passing neither is
     a programming error (ValueError), never a silent overwrite.
+
+    The section's row lock is held only for the check and the append; the text's
+    citations, TODO items and claims are synced after it, by sync_from_latest.
     """
     if (base is None) == (not overwrite):
         raise ValueError("save_edit needs either base= or overwrite=True, not both")
     body = body.replace("\r\n", "\n")
     _refuse_unstorable_keys(body)
+    author = contributors.for_user(by)
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest
         # revision, both pass the base check, and the second silently undo the first.
-        section = Section.objects.select_for_update().get(pk=section.pk)
+        # FOR NO KEY UPDATE (the key stays): unlike FOR UPDATE it does not wait for
+        # the key-share locks a sync's rows take on the section until it commits.
+        section = Section.objects.select_for_update(no_key=True).get(pk=section.pk)
         latest = section.revisions.order_by("-created_at", "-id").first()
         title = section.title if title is None else title
         merged = latest is not None and base is not None and base != latest.pk
@@ -103,18 +109,59 @@ def save_edit(
             section=section,
             title=title,
             body=body,
-            author=contributors.for_user(by),
+            author=author,
             summary=summary,
             based_on=latest,
             words_added=added,
             words_removed=removed,
         )
+        # In the same transaction: a save and its entry in the feed are written
+        # together or not at all (one insert; it needs no lock of its own).
         _record_activity(section, revision, latest=latest, merged=merged)
-        references.fetch_new(records.sync_section(section, by=revision.author))
-        todos.sync_from_text(section, revision=revision)
+    sync_from_latest(section.pk)
+    return SavedEdit(revision, merged=merged)
+
+
+# Namespace of the PostgreSQL advisory locks that serialise syncs of one section.
+SYNC_LOCK = 0x5EC7
+
+
+def sync_from_latest(section_id: int) -> None:
+    """Bring a section's citations, TODO items and claims in step with its latest
+    revision, queue fetching for references new to the manuscript, and rendering
+    after the commit. Idempotent, in a transaction of its own, and safe to run
+    concurrently or out of order with another save's sync: each reads the latest
+    revision under a per-section lock, so the last to run syncs the latest text.
+    """
+    with transaction.atomic():
+        # Not the section's row lock, which saves need: syncs wait for each other,
+        # never a save for a sync. Without it two syncs reading different latest
+        # texts could interleave their writes and leave rows of the older text.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Two int4 keys; ids past 2**31 share a lock, which only serialises.
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [SYNC_LOCK, section_id % 2**31],
+                )
+        # SQLite, the embedded single-process default, has one writer at a time.
+        latest = (
+            Revision.objects.select_related("section", "author")
+            .filter(section_id=section_id)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is None:
+            return
+        section = latest.section
+        # Read with the revision in one statement, and written with it under the
+        # save's lock: the row's body is this revision's.
+        section.body = latest.body
+        # New keys are credited to the author of the text that cites them.
+        references.fetch_new(records.sync_section(section, by=latest.author))
+        todos.sync_from_text(section, revision=latest)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)
-    return SavedEdit(revision, merged=merged)
 
 
 def _record_activity(

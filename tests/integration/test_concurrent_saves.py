@@ -20,11 +20,13 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from django.conf import settings
+from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 
-from sections import revisions
-from sections.models import Revision, Section
+from sections import revisions, todos
+from sections.citations.keys import find_citekeys, standardize
+from sections.models import Citation, Revision, Section, TodoItem
 from tests.factories import make_manuscript, make_section, make_user
 
 pytestmark = pytest.mark.integration
@@ -154,7 +156,11 @@ def edit_concurrently(
                 outcomes.opened.append(
                     (int(fields["base"]), fields["title"], fields["body"])
                 )
-            marker = f"Writer {writer.n} wrote this in round {round_}."
+            # A citation and a TODO note in each: their rows must follow the text.
+            marker = (
+                f"Writer {writer.n} wrote this in round {round_} "
+                f"[@doi:10.1/w{writer.n}r{round_}]. TODO: check w{writer.n}r{round_}."
+            )
             fields["body"] = change(fields["body"], writer.n, marker)
             writer.save(fields, marker, outcomes)
 
@@ -181,11 +187,29 @@ def assert_nothing_silently_lost(
             and revision.author.user.email == f"writer{n}@example.org"
             for revision in history
         ), marker
+    assert_rows_follow_the_text(section)
     # The editor showed exactly the text of the revision it named as its base, so a
     # save from it could only merge or conflict, never undo what it didn't show.
     for base, title, body in outcomes.opened:
         shown_base = Revision.objects.get(pk=base)
         assert (shown_base.title, shown_base.body) == (title, body)
+
+
+def assert_rows_follow_the_text(section: Section) -> None:
+    """Citations and TODO items are those of the section's latest text, whatever
+    order the saves' syncs ran in."""
+    latest = section.revisions.order_by("-created_at", "-id").first()
+    assert section.body == latest.body
+    cited = Citation.objects.filter(section=section)
+    assert sorted(cited.values_list("reference__key", flat=True)) == sorted(
+        standardize(found.key_as_written) for found in find_citekeys(latest.body)
+    )
+    open_items = section.todos.filter(status=TodoItem.Status.OPEN).exclude(
+        fingerprint=""
+    )
+    assert set(open_items.values_list("fingerprint", flat=True)) == set(
+        todos.fingerprints(todos.find_in(latest.body))
+    )
 
 
 def test_everyone_appending_at_the_end_keeps_every_saved_paragraph(
@@ -230,3 +254,41 @@ def test_everyone_rewriting_one_sentence_keeps_each_save_in_the_history(
     latest = section.revisions.order_by("-created_at", "-id").first()
     assert section.body == latest.body
     assert latest.body.startswith("Before.\n\nWriter ")
+
+
+def test_a_save_is_committed_before_its_syncing_and_does_not_hold_the_section(
+    postgresql,
+):
+    section = make_section(make_manuscript("Busy review"), "Intro", body="")
+    writer = make_user("writer@example.org")
+    revisions.save_edit(
+        section, body="See [@doi:10.1/first].\n", by=writer, overwrite=True
+    )
+    # Another transaction holds the section's citation rows, which only syncing
+    # writes: each save's syncing waits (here, gives up after a second).
+    blocker = connection.get_new_connection(connection.get_connection_params())
+    blocker.execute(
+        f"SELECT id FROM {Citation._meta.db_table} WHERE section_id = %s FOR UPDATE",
+        [section.pk],
+    )
+    texts = [f"See [@doi:10.1/save{n}].\n" for n in (2, 3)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+        for text in texts:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                revisions.save_edit(section, body=text, by=writer, overwrite=True)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+        blocker.rollback()
+        blocker.close()
+
+    # Both saves were committed, the second not kept waiting by the first's syncing.
+    assert (
+        list(section.revisions.order_by("id").values_list("body", flat=True))[1:]
+        == texts
+    )
+    revisions.sync_from_latest(section.pk)
+    section.refresh_from_db()
+    assert_rows_follow_the_text(section)
