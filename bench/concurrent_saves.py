@@ -1,9 +1,9 @@
-"""Saves per second on one section: N contributors at once, each opening the editor
-of the same section of the seed and saving a paragraph of their own, as a user does
-(GET the editor, POST the form), on PostgreSQL.
+"""Saves per second on one section: N contributors at once, each in a process of
+its own, opening the editor of the same section of the seed and saving a paragraph
+of their own as a user does (GET the editor, POST the form), on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reviewapp_bench \\
-        .venv/bin/python -m bench.concurrent_saves [threads ...]
+        .venv/bin/python -m bench.concurrent_saves [writers ...]
 
 Tasks run in-process, as in bench.edit, so each save also renders the section and
 re-assembles the manuscript (outside the section's lock). A conflict page is counted
@@ -14,18 +14,17 @@ so point it at a scratch one.
 from __future__ import annotations
 
 import html
+import multiprocessing
 import re
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from bench import SEED, setup_embedded_django
+from bench import SEED, median_and_p90, setup_embedded_django
 
 setup_embedded_django()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
@@ -33,7 +32,8 @@ from sections import importing, permissions, revisions  # noqa: E402
 from sections.models import Section  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 
-SAVES_PER_WRITER = 10
+SAVES_PER_WRITER = 20
+PROBE_INTERVAL = 0.02  # seconds between two measures of the lock's wait
 SECTION = "Protein secondary and tertiary structure"
 
 
@@ -49,42 +49,64 @@ def editor_fields(page: str) -> dict[str, str]:
     }
 
 
-def run(threads: int, section: Section, users: list) -> tuple[float, int, int]:
-    """(saves per second, saves, conflicts) for `threads` writers at once."""
+def run(
+    writers: int, section: Section, users: list
+) -> tuple[float, int, int, list[float]]:
+    """(saves per second, saves, conflicts, lock waits) for `writers` processes at
+    once, as gunicorn's workers would be (threads would share one interpreter lock);
+    meanwhile this process measures how long a save arriving would wait for the
+    section's row lock."""
     edit = reverse(
         "sections:section-edit", args=[section.manuscript.slug, section.slug]
     )
-    barrier = threading.Barrier(threads)
+    processes = multiprocessing.get_context("fork")
+    barrier, results = processes.Barrier(writers + 1), processes.Queue()
 
-    def write(n: int) -> tuple[int, int]:
+    def write(n: int) -> None:
         client = Client()
         client.force_login(users[n])
         saved = conflicts = 0
         barrier.wait()
-        try:
-            while saved < SAVES_PER_WRITER:
-                fields = editor_fields(client.get(edit).content.decode())
-                # A paragraph of one's own: saves from the same base merge.
-                fields["body"] = fields["body"].replace(
-                    f"Writer {n}: {saved} saves.", f"Writer {n}: {saved + 1} saves."
-                )
-                response = client.post(edit, fields)
-                if response.status_code == 302:
-                    saved += 1
-                elif response.status_code == 409:
-                    conflicts += 1
-                else:
-                    raise AssertionError(f"HTTP {response.status_code}")
-        finally:
-            connections.close_all()
-        return saved, conflicts
+        while saved < SAVES_PER_WRITER:
+            fields = editor_fields(client.get(edit).content.decode())
+            # A paragraph of one's own: saves from the same base merge.
+            fields["body"] = fields["body"].replace(
+                f"Writer {n}: {saved} saves.", f"Writer {n}: {saved + 1} saves."
+            )
+            response = client.post(edit, fields)
+            if response.status_code == 302:
+                saved += 1
+            elif response.status_code == 409:
+                conflicts += 1
+            else:
+                raise AssertionError(f"HTTP {response.status_code}")
+        results.put((saved, conflicts))
 
+    connections.close_all()  # each process opens its own
+    started = [processes.Process(target=write, args=(n,)) for n in range(writers)]
+    for process in started:
+        process.start()
+    barrier.wait()
     start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        outcomes = list(pool.map(write, range(threads)))
+    outcomes, waits = [], []
+    while len(outcomes) < writers:
+        waits.append(lock_wait(section))
+        time.sleep(PROBE_INTERVAL)
+        while not results.empty():
+            outcomes.append(results.get())
     elapsed = time.perf_counter() - start
+    for process in started:
+        process.join()
     saved = sum(s for s, _ in outcomes)
-    return saved / elapsed, saved, sum(c for _, c in outcomes)
+    return saved / elapsed, saved, sum(c for _, c in outcomes), waits
+
+
+def lock_wait(section: Section) -> float:
+    """Milliseconds a save arriving now waits for the section's row lock."""
+    start = time.perf_counter()
+    with transaction.atomic():
+        Section.objects.select_for_update(no_key=True).filter(pk=section.pk).exists()
+    return (time.perf_counter() - start) * 1000
 
 
 def main() -> None:
@@ -110,11 +132,18 @@ def main() -> None:
         f"database: {connection.vendor}; one section of the seed, "
         f"{SAVES_PER_WRITER} saves per writer through the editor page"
     )
-    print("| writers | saves/s | saves | conflict pages |")
-    print("|---|---|---|---|")
-    for threads in counts:
-        rate, saved, conflicts = run(threads, section, users)
-        print(f"| {threads} | {rate:.1f} | {saved} | {conflicts} |")
+    print(
+        "| writers | saves/s | saves | conflict pages "
+        "| wait for the section's lock, ms: median | p90 |"
+    )
+    print("|---|---|---|---|---|---|")
+    for writers in counts:
+        rate, saved, conflicts, waits = run(writers, section, users)
+        median, p90 = median_and_p90(waits)
+        print(
+            f"| {writers} | {rate:.1f} | {saved} | {conflicts} "
+            f"| {median:.1f} | {p90:.1f} |"
+        )
 
 
 if __name__ == "__main__":
