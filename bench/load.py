@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import os
 import random
+import resource
 import secrets
 import signal
 import socket
@@ -268,6 +269,9 @@ class Contributor:
         headers["Cookie"] = "; ".join(
             f"{c.name}={c.value}" for c in self.session.cookies
         )
+        # One connection per request, as a proxy opens them to gunicorn (nginx's
+        # default): a kept-alive one can be closed by gunicorn as a POST is sent on it.
+        headers["Connection"] = "close"
         start = time.perf_counter()
         try:
             response = self.session.request(
@@ -314,7 +318,7 @@ def main() -> None:
     )
     port = _free_port()
     run = Run(base_url=f"http://127.0.0.1:{port}", max_requests=options.max_requests)
-    with _services(options, env, port, work):
+    with _services(options, env, port, work) as groups:
         contributors = [
             Contributor(
                 run,
@@ -327,6 +331,7 @@ def main() -> None:
         ]
         _sign_in(contributors, emails, form_sign_ins=options.form_sign_ins)
         started, signed_in = time.monotonic(), run.requests_sent
+        cpu_before = _cpu_seconds(groups, database=_database_name(database_url))
         threads = [
             threading.Thread(target=c.live, args=(options.think,), daemon=True)
             for c in contributors
@@ -340,6 +345,12 @@ def main() -> None:
         for thread in threads:
             thread.join(timeout=max(0, hard_stop - time.monotonic()))
         elapsed = time.monotonic() - started
+        cpu = {
+            name: seconds - cpu_before.get(name, 0)
+            for name, seconds in _cpu_seconds(
+                groups, database=_database_name(database_url)
+            ).items()
+        }
         still_running = sum(thread.is_alive() for thread in threads)
         queued = _queued_tasks(redis_url)
     lost = _lost(run)
@@ -348,6 +359,7 @@ def main() -> None:
         options,
         lost=lost,
         load_requests=run.requests_sent - signed_in,
+        cpu=cpu,
         elapsed=elapsed,
         queued=queued,
         still_running=still_running,
@@ -487,9 +499,9 @@ def _free_port() -> int:
 @contextmanager
 def _services(
     options: argparse.Namespace, env: dict[str, str], port: int, work: Path
-) -> Iterator[None]:
+) -> Iterator[dict[str, list[int]]]:
     """gunicorn and two Celery workers, each stopped (its whole process group) on
-    the way out, however the way out is taken."""
+    the way out, however the way out is taken. Yields their process groups."""
     bin_dir = Path(sys.executable).parent
     commands = {
         "gunicorn": [
@@ -525,6 +537,7 @@ def _services(
         },
     }
     started: list[subprocess.Popen] = []
+    groups: dict[str, list[int]] = {"gunicorn": [], "Celery workers": []}
     try:
         for name, command in commands.items():
             with (work / f"{name}.log").open("ab") as log:
@@ -538,10 +551,12 @@ def _services(
                         start_new_session=True,
                     )
                 )
+                kind = "gunicorn" if name == "gunicorn" else "Celery workers"
+                groups[kind].append(started[-1].pid)
         _wait_until_serving(f"http://127.0.0.1:{port}/healthz/", started[0])
         for n in (1, 2):
             _wait_until_logged(work / f"worker{n}.log", "ready.", started[n])
-        yield
+        yield groups
     finally:
         for process in started:
             _stop(process)
@@ -556,7 +571,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen) -> None:
             )
             if answer.status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn did not serve {url}")
@@ -606,6 +621,35 @@ def _sign_in(
             client = Client()
             client.force_login(users[email])
             contributor.use_session(client.cookies["sessionid"].value)
+
+
+def _database_name(database_url: str) -> str:
+    return urlsplit(database_url).path.lstrip("/")
+
+
+def _cpu_seconds(groups: dict[str, list[int]], *, database: str) -> dict[str, float]:
+    """CPU seconds used so far: by each group of processes we started, by
+    PostgreSQL's backends for `database`, by this client, and by the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    kind_of = {pgid: kind for kind, pgids in groups.items() for pgid in pgids}
+    used = dict.fromkeys([*groups, "PostgreSQL"], 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[2]) in kind_of:  # its process group
+            used[kind_of[int(fields[2])]] += seconds
+        elif command.startswith(b"postgres: ") and f" {database} ".encode() in command:
+            used["PostgreSQL"] += seconds
+    client = resource.getrusage(resource.RUSAGE_SELF)
+    used["this client"] = client.ru_utime + client.ru_stime
+    cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    idle = int(cpu[3]) + int(cpu[4])  # idle, iowait
+    used["the whole machine"] = (sum(int(n) for n in cpu[:8]) - idle) / tick
+    return used
 
 
 def _queued_tasks(redis_url: str) -> int:
@@ -671,6 +715,7 @@ def _report(
     *,
     lost: list[AcceptedSave],
     load_requests: int,
+    cpu: dict[str, float],
     elapsed: float,
     queued: int,
     still_running: int,
@@ -725,6 +770,13 @@ def _report(
         print(f"  error: {error}")
     for save in lost[:10]:
         print(f"  lost: {_who_dropped(save)}")
+    ours = sum(v for k, v in cpu.items() if k != "the whole machine")
+    print(
+        f"CPU seconds during the load (2 cores x {elapsed:.0f} s = "
+        f"{2 * elapsed:.0f}): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items() if k != "the whole machine")
+        + f"; everything else on the machine {cpu['the whole machine'] - ours:.0f}"
+    )
     print(
         f"tasks still queued when the load stopped: {queued}; contributors still "
         f"waiting for an answer at the hard stop: {still_running}"
