@@ -460,8 +460,9 @@ def _prepare(
     for index, section in enumerate(edited):
         mine = range(index, options.users, len(edited))
         body = section.body.rstrip() + "".join(f"\n\n{own_paragraph(n)}" for n in mine)
+        latest = section.revisions.order_by("-created_at", "-id").first()
         revisions.save_edit(
-            section, body=body + "\n", by=users[0], summary="load setup"
+            section, body=body + "\n", by=users[0], summary="load setup", base=latest.pk
         )
     return (
         [section.get_absolute_url() for section in edited],

@@ -27,7 +27,8 @@ BODY = '\nIntro with <abbr title="x">k</abbr> & "quotes".\n\nSecond paragraph.\n
 @pytest.fixture
 def section(db, maintainer):
     section = make_section(make_manuscript("Load review"), "Intro", body="")
-    revisions.save_edit(section, body=BODY, by=maintainer, summary="Start")
+    # Base 0: no revision yet (an explicit base, never "overwrite whatever is latest").
+    revisions.save_edit(section, body=BODY, by=maintainer, summary="Start", base=0)
     section.refresh_from_db()
     return section
 
@@ -84,7 +85,8 @@ def test_the_lost_write_check_passes_merged_saves_and_flags_an_overwrite(
     own (merged: nothing lost); then one saves old text on top of the latest
     revision, as the editor's two-query read allowed, and the other's change is gone."""
     start = f"{own_paragraph(1)}\n\nBetween the two.\n\n{own_paragraph(2)}\n"
-    revisions.save_edit(section, body=start, by=contributor)
+    first = section.revisions.get()
+    revisions.save_edit(section, body=start, by=contributor, base=first.pk)
     other = Client(enforce_csrf_checks=True)
     other.force_login(other_contributor)
     accepted, texts = [], []
