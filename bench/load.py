@@ -32,6 +32,7 @@ import os
 import random
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -304,10 +305,34 @@ def main() -> None:
     os.environ["SECRET_KEY"] = secret_key  # sessions made here must be valid there
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     setup_embedded_django()
-    # Ctrl-C and SIGTERM both unwind through the `finally`s that stop the servers.
+    # Ctrl-C and SIGTERM both unwind through the `finally`s that stop the servers
+    # (Ctrl-C too when started from a shell that ignores it in background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="reviewapp-load-"))
     print(f"preparing {database_url.rsplit('/', 1)[-1]}; logs in {work}", flush=True)
+    try:
+        failed = _prepare_and_load(
+            options, database_url, redis_url, secret_key=secret_key, work=work
+        )
+    except KeyboardInterrupt:
+        sys.exit("interrupted; every process it started is stopped")
+    finally:
+        shutil.rmtree(work / "static", ignore_errors=True)  # the logs stay
+    if failed:
+        sys.exit(1)
+
+
+def _prepare_and_load(
+    options: argparse.Namespace,
+    database_url: str,
+    redis_url: str,
+    *,
+    secret_key: str,
+    work: Path,
+) -> bool:
+    """The whole run, report included; True when a request failed or a write was
+    lost."""
     edited, read_urls, emails = _prepare(options, redis_url)
     env = _server_env(database_url, redis_url, secret_key, work / "static")
     subprocess.run(
@@ -318,6 +343,7 @@ def main() -> None:
     )
     port = _free_port()
     run = Run(base_url=f"http://127.0.0.1:{port}", max_requests=options.max_requests)
+    database = _database_name(database_url)
     with _services(options, env, port, work) as groups:
         contributors = [
             Contributor(
@@ -331,7 +357,7 @@ def main() -> None:
         ]
         _sign_in(contributors, emails, form_sign_ins=options.form_sign_ins)
         started, signed_in = time.monotonic(), run.requests_sent
-        cpu_before = _cpu_seconds(groups, database=_database_name(database_url))
+        cpu_before = _cpu_seconds(groups, database=database)
         threads = [
             threading.Thread(target=c.live, args=(options.think,), daemon=True)
             for c in contributors
@@ -347,9 +373,7 @@ def main() -> None:
         elapsed = time.monotonic() - started
         cpu = {
             name: seconds - cpu_before.get(name, 0)
-            for name, seconds in _cpu_seconds(
-                groups, database=_database_name(database_url)
-            ).items()
+            for name, seconds in _cpu_seconds(groups, database=database).items()
         }
         still_running = sum(thread.is_alive() for thread in threads)
         queued = _queued_tasks(redis_url)
@@ -364,8 +388,7 @@ def main() -> None:
         queued=queued,
         still_running=still_running,
     )
-    if run.errors or lost:
-        sys.exit(1)
+    return bool(run.errors or lost)
 
 
 def _options() -> argparse.Namespace:
@@ -772,12 +795,18 @@ def _report(
     for save in lost[:10]:
         print(f"  lost: {_who_dropped(save)}")
     ours = sum(v for k, v in cpu.items() if k != "the whole machine")
+    cores = os.cpu_count() or 1
     print(
-        f"CPU seconds during the load (2 cores x {elapsed:.0f} s = "
-        f"{2 * elapsed:.0f}): "
+        f"CPU seconds during the load ({cores} cores x {elapsed:.0f} s = "
+        f"{cores * elapsed:.0f}): "
         + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items() if k != "the whole machine")
         + f"; everything else on the machine {cpu['the whole machine'] - ours:.0f}"
     )
+    if cpu["the whole machine"] - ours > 0.25 * cores * elapsed:
+        print(
+            "  (other work took more than a quarter of the machine: the latencies "
+            "are not the stack's alone)"
+        )
     print(
         f"tasks still queued when the load stopped: {queued}; contributors still "
         f"waiting for an answer at the hard stop: {still_running}"
