@@ -174,6 +174,8 @@ class Contributor:
                 self.pause(think)
         except Stopped:
             pass
+        except Exception as error:  # e.g. a page without its form: a failure too
+            self.run.errors.append(f"contributor {self.number} gave up: {error!r}")
 
     def pause(self, think: float) -> None:
         if self.run.stop.wait(self.random.uniform(0.5 * think, 1.5 * think)):
