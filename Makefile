@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint fmt check worker beat bench bench-services clean
+.PHONY: run test lint fmt check worker beat bench bench-services bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ bench-services: $(VENV)/.installed-test
 	$(BIN)/python -m bench.edit
 	$(BIN)/python -m bench.resolve
 	$(BIN)/python -m bench.todo_board
+
+## bench-load: 100 contributors read, edit, preview and comment for 90 s against
+## gunicorn and two Celery workers, then look for lost writes; needs DATABASE_URL (a
+## scratch PostgreSQL database with "bench" in its name, emptied) and REDIS_URL (a
+## Redis database other than 0, emptied)
+bench-load: $(VENV)/.installed-test
+	$(BIN)/python -m bench.load --users 100 --seconds 90
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

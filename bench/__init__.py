@@ -38,3 +38,14 @@ def median_and_p90(values: list[float]) -> tuple[float, float]:
         statistics.median(values),
         statistics.quantiles(values, n=10, method="inclusive")[-1],
     )
+
+
+def median_and_p99(values: list[float]) -> tuple[float, float]:
+    """The median and the 99th percentile, by the same method as median_and_p90
+    (with one value, that value for both)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    return (
+        statistics.median(values),
+        statistics.quantiles(values, n=100, method="inclusive")[-1],
+    )
