@@ -356,7 +356,7 @@ def set_section_visibility(
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
     form = VisibilityForm(request.POST)
     form.is_valid()  # a checkbox: absent means False, nothing to reject
-    outline.set_hidden(section_, hidden=form.cleaned_data["hidden"])
+    outline.set_hidden(section_, hidden=form.cleaned_data["hidden"], by=request.user)
     state = "hidden from" if section_.is_hidden else "shown in"
     messages.success(request, f"“{section_.title}” is {state} the public preview.")
     return redirect(section_)
