@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,46 @@ def test_command_line_exits_non_zero_with_one_line_on_stderr(tmp_path):
         done.stderr.strip()
         == "CommandError: Not imported: draft.txt is a binary file, not text."
     )
+
+
+LONG = "x" * 600
+OVERLONG_MARKDOWN = {
+    "title": (
+        f"---\ntitle: T{LONG}\n---\n# Introduction\n\nText.\n",
+        "The manuscript's title “Tx",
+    ),
+    "heading": (
+        f"---\ntitle: A review\n---\n# Introduction\n\nText.\n\n## H{LONG}\n\nMore.\n",
+        "The heading “Hx",
+    ),
+    "citekey": (
+        "---\ntitle: A review\n---\n# Introduction\n\n"
+        f"Text [@url:https://example.org/{LONG}].\n",
+        "Under the heading “Introduction”, the citekey “url:https://example.org/x",
+    ),
+    "handle": (
+        "---\ntitle: A review\n---\n# Introduction\n\n"
+        f"Text. TODO: ask @h{'a' * 150} about it.\n",
+        "Under the heading “Introduction”, the handle “@haaa",
+    ),
+    "claimant": (
+        "---\ntitle: A review\n---\n# Introduction\n\n"
+        f"N{'a' * 250} is writing this section.\n",
+        "Under the heading “Introduction”, the name “Naaa",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", OVERLONG_MARKDOWN)
+def test_text_longer_than_its_column_is_refused_in_one_line_before_writing(
+    db, tmp_path, name
+):
+    text, reason = OVERLONG_MARKDOWN[name]
+    path = tmp_path / "draft.md"
+    path.write_text(text)
+    before = counts()
+    with pytest.raises(CommandError, match=re.escape(reason)) as refused:
+        call_command("import_manuscript", str(path), "--format", "markdown")
+    assert "\n" not in str(refused.value)
+    assert "characters long; at most" in str(refused.value)
+    assert counts() == before
