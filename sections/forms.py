@@ -369,6 +369,14 @@ class HandleField(forms.CharField):
             label="Handle",
             max_length=contributors.MAX_HANDLE_LENGTH,
             help_text="Others mention you as @handle: letters, digits, _ and -",
+            widget=forms.TextInput(
+                attrs={
+                    "placeholder": "e.g. casey-greene",
+                    "autocapitalize": "none",
+                    "autocomplete": "username",
+                    "spellcheck": "false",
+                }
+            ),
             **kwargs,
         )
 
@@ -387,7 +395,9 @@ class SignupForm(forms.Form):
     the name bylines print and the @handle mentions reach."""
 
     display_name = forms.CharField(
-        label="Your name, as bylines print it", max_length=200
+        label="Your name, as bylines print it",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     handle = HandleField()
 

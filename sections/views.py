@@ -875,7 +875,8 @@ def _activity_page(
 class ActivityAtomFeed(Feed):
     """The manuscript's latest activity as Atom. Activity names contributor-only
     sections and comments, so the feed asks for a session like every other page
-    (see `activity_atom`); readers that can't sign in can't subscribe."""
+    (see `activity_atom`); readers that can't sign in use their owner's private
+    address (`PrivateActivityAtomFeed`)."""
 
     feed_type = Atom1Feed
     author_name = "Reviewapp"
