@@ -25,7 +25,6 @@ from sections.importing import manubot, markdown, plaintext
 from sections.importing.parsed import ParsedManuscript
 from sections.models import (
     Citation,
-    Contributor,
     Manuscript,
     Reference,
     Revision,
@@ -259,8 +258,9 @@ def store(
 
 
 def _refuse_overlong(parsed: ParsedManuscript) -> None:
-    """Raise ImportRejected, naming the first one, for a title, heading, citekey,
-    @handle or claimant's name longer than the column it is stored in.
+    """Raise ImportRejected, naming the first one, for a title, heading or citekey
+    longer than the column it is stored in (an @handle or a claimant's name that
+    long is not read as one: sections.todos.HANDLE, claims.find_in).
 
     PostgreSQL refuses an over-long value with a database error halfway through the
     import; SQLite stores it whole. Either way it must be a reason, said up front.
@@ -273,8 +273,6 @@ def _refuse_overlong(parsed: ParsedManuscript) -> None:
         )
     heading_limit = min(_limit(Section, "title"), _limit(Revision, "title"))
     key_limit = min(_limit(Reference, "key"), _limit(Citation, "key_as_written"))
-    handle_limit = _limit(Contributor, "handle")
-    name_limit = _limit(Contributor, "display_name")
     for section in parsed.sections:
         where = f"the heading “{_start(section.title)}”"
         if len(section.title) > heading_limit:
@@ -288,19 +286,6 @@ def _refuse_overlong(parsed: ParsedManuscript) -> None:
                 raise ImportRejected(
                     f"Under {where}, the citekey “{_start(key)}” is {len(key)} "
                     f"characters long; at most {key_limit}."
-                )
-        for todo in todos.find_in(section.body):
-            for handle in todo.handles:
-                if len(handle) > handle_limit:
-                    raise ImportRejected(
-                        f"Under {where}, the handle “@{_start(handle)}” is "
-                        f"{len(handle)} characters long; at most {handle_limit}."
-                    )
-        for claim in claims.find_in(section.body):
-            if len(claim.name) > name_limit:
-                raise ImportRejected(
-                    f"Under {where}, the name “{_start(claim.name)}” is "
-                    f"{len(claim.name)} characters long; at most {name_limit}."
                 )
     for reference in parsed.references:
         for key in (reference.key, reference.alias_of or ""):
