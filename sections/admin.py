@@ -1,7 +1,21 @@
-"""The admin: a staff tool for maintainers, with the searches and filters they use."""
+"""The admin: a staff tool for maintainers, with the searches and filters they use.
 
+It shows; it does not change. Every write to sections, revisions, references and
+people goes through the concept modules, which keep the history, the activity log and
+the public preview in step; a change saved here would skip all three. The one form
+left is a manuscript's settings, and it saves through `manuscripts.change_settings`.
+Accounts, groups and permissions are the superuser's alone: a maintainer is staff,
+and a staff member who could edit users could make themselves superuser.
+"""
+
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
+from sections import manuscripts
 from sections.models import (
     Citation,
     Claim,
@@ -16,15 +30,99 @@ from sections.models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Content: viewed here, changed only through the application's own pages."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SuperuserOnlyAdmin:
+    """Accounts, groups and permissions: for superusers only, whatever permissions a
+    group grants (a Maintainers group made before this rule still carries them)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return _is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return _is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return _is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return _is_superuser(request)
+
+
+def _is_superuser(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+class AccountAdmin(SuperuserOnlyAdmin, UserAdmin):
+    pass
+
+
+class RoleAdmin(SuperuserOnlyAdmin, GroupAdmin):
+    pass
+
+
+class ManuscriptSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Manuscript
+        fields = ["title", "csl_style", "show_todos_publicly"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        try:
+            manuscripts.check_settings(
+                title=cleaned.get("title", ""), csl_style=cleaned.get("csl_style", "")
+            )
+        except manuscripts.SettingsRejected as error:
+            raise forms.ValidationError(str(error)) from error
+        return cleaned
+
+
 @admin.register(Manuscript)
 class ManuscriptAdmin(admin.ModelAdmin):
+    """Settings only (title, citation style, public TODOs): saved through
+    `manuscripts.change_settings`, which logs the change and re-assembles."""
+
     list_display = ["title", "slug", "csl_style", "show_todos_publicly", "source_name"]
     search_fields = ["title", "slug"]
-    prepopulated_fields = {"slug": ["title"]}
+    form = ManuscriptSettingsForm
+    fields = ["title", "slug", "csl_style", "show_todos_publicly", "source_name"]
+    readonly_fields = ["slug", "source_name"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A manuscript is made by importing one (`manage.py import_manuscript`).
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: Manuscript, form: object, change: bool
+    ) -> None:
+        manuscripts.change_settings(
+            obj,
+            title=obj.title,
+            csl_style=obj.csl_style,
+            show_todos_publicly=obj.show_todos_publicly,
+            by=request.user,
+        )
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(ReadOnlyAdmin):
     list_display = [
         "title",
         "manuscript",
@@ -42,7 +140,7 @@ class SectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contributor)
-class ContributorAdmin(admin.ModelAdmin):
+class ContributorAdmin(ReadOnlyAdmin):
     list_display = ["display_name", "handle", "user", "orcid", "github"]
     list_filter = [("user", admin.EmptyFieldListFilter)]
     list_select_related = ["user"]
@@ -51,7 +149,7 @@ class ContributorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
+class RevisionAdmin(ReadOnlyAdmin):
     """Read-only: history is append-only."""
 
     list_display = ["section", "author", "summary", "created_at"]
@@ -60,18 +158,9 @@ class RevisionAdmin(admin.ModelAdmin):
     search_fields = ["section__title", "summary", "author__display_name"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ReadOnlyAdmin):
     list_display = ["section", "contributor", "since", "released_at"]
     list_filter = [("released_at", admin.EmptyFieldListFilter), "section__manuscript"]
     list_select_related = ["section", "contributor"]
@@ -80,7 +169,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(TodoItem)
-class TodoItemAdmin(admin.ModelAdmin):
+class TodoItemAdmin(ReadOnlyAdmin):
     list_display = [
         "short_text",
         "section",
@@ -101,7 +190,7 @@ class TodoItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(admin.ModelAdmin):
+class ReferenceAdmin(ReadOnlyAdmin):
     list_display = [
         "key",
         "manuscript",
@@ -117,7 +206,7 @@ class ReferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Citation)
-class CitationAdmin(admin.ModelAdmin):
+class CitationAdmin(ReadOnlyAdmin):
     list_display = ["key_as_written", "section", "reference", "position"]
     list_filter = ["section__manuscript", "reference__state"]
     list_select_related = ["section", "reference"]
@@ -126,7 +215,7 @@ class CitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ReadOnlyAdmin):
     list_display = ["section", "author", "is_resolved", "created_at"]
     list_filter = ["is_resolved", "section__manuscript"]
     list_select_related = ["section", "author"]
@@ -135,9 +224,17 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Mention)
-class MentionAdmin(admin.ModelAdmin):
+class MentionAdmin(ReadOnlyAdmin):
     list_display = ["contributor", "comment", "created_at", "notified_at"]
     list_filter = [("notified_at", admin.EmptyFieldListFilter)]
     list_select_related = ["contributor", "comment__author", "comment__section"]
     search_fields = ["contributor__handle", "contributor__display_name"]
     autocomplete_fields = ["comment", "contributor"]
+
+
+# Replaces django.contrib.auth's registrations (its admin module is imported first,
+# as it comes before sections in INSTALLED_APPS).
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+admin.site.register(get_user_model(), AccountAdmin)
+admin.site.register(Group, RoleAdmin)

@@ -202,18 +202,25 @@ def save_author_list(
 
 
 def save_my_details(
-    user: AbstractBaseUser, *, display_name: str, orcid: str, affiliations: list[str]
+    user: AbstractBaseUser,
+    *,
+    display_name: str,
+    handle: str,
+    orcid: str,
+    affiliations: list[str],
 ) -> Contributor:
-    """A contributor's own name, ORCID iD and affiliations; every byline they are
-    in is assembled again after commit. Raises AuthorsRejected (nothing saved) for
-    an ORCID iD someone else has."""
+    """A contributor's own name, @handle, ORCID iD and affiliations; every byline
+    they are in is assembled again after commit. Raises AuthorsRejected for an ORCID
+    iD, contributors.HandleTaken for a handle, someone else has (nothing saved)."""
     with _saved_whole():
         person = contributors.for_user(user)
         _check_orcids_free({person.pk: orcid})
+        contributors.check_handle_free(handle, of=person)
         person.display_name = display_name
+        person.handle = handle
         person.orcid = orcid
         person.affiliations = affiliations
-        person.save(update_fields=["display_name", "orcid", "affiliations"])
+        person.save(update_fields=["display_name", "handle", "orcid", "affiliations"])
         _assemble_bylines_of([person.pk])
     return person
 

@@ -47,10 +47,15 @@ class FoundClaim:
 
 
 def find_in(body: str) -> list[FoundClaim]:
-    """The people a body's own sentences say are writing it."""
+    """The people a body's own sentences say are writing it (a "name" longer than a
+    contributor's name can be stored is not one: an edit or import must not fail on
+    the database's length check)."""
     found = []
+    longest = Contributor._meta.get_field("display_name").max_length
     for match in CLAIM_SENTENCE.finditer(body):
         for name in re.split(r"\s+and\s+", match.group("names")):
+            if len(name.strip()) > longest:
+                continue
             found.append(
                 FoundClaim(
                     name.strip(), match.group().strip(), match.start(), match.end()

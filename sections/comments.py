@@ -13,9 +13,10 @@ case folded. A quote is found if its plain text is part of the body's. This is
 worked out when the page is read (`quote_status`), so it is right after every save
 of the section whoever makes it, and a quote that an edit moves is simply found again.
 
-`@handle` mentions (handles only, never display names; unknown ones ignored) are
-recorded as Mention rows, one per comment and person, and each is emailed once by
-`tasks.notify_mention` after the commit; editing a comment tells only the newly named.
+`@handle` mentions (handles only, never display names) are recorded as Mention rows,
+one per comment and person, and each is emailed once by `tasks.notify_mention` after
+the commit; editing a comment tells only the newly named. A handle nobody has is
+recorded nowhere, and the writer is told so (`unmatched_notice`).
 """
 
 from __future__ import annotations
@@ -104,6 +105,31 @@ def find_mentions(body: str) -> list[str]:
     for match in HANDLE.finditer(body):
         seen.setdefault(match.group("handle").lower(), match.group("handle"))
     return list(seen.values())
+
+
+def unmatched_mentions(body: str) -> list[str]:
+    """The @handles a text names that nobody goes by, in order."""
+    handles = find_mentions(body)
+    if not handles:
+        return []
+    named = reduce(or_, (Q(handle__iexact=handle) for handle in handles))
+    known = {
+        handle.lower()
+        for handle in Contributor.objects.filter(named).values_list("handle", flat=True)
+    }
+    return [handle for handle in handles if handle.lower() not in known]
+
+
+def unmatched_notice(body: str) -> str:
+    """What to tell the writer of a comment about its handles that match nobody;
+    "" when every one matched (or there are none)."""
+    unknown = [f"@{handle}" for handle in unmatched_mentions(body)]
+    if not unknown:
+        return ""
+    if len(unknown) == 1:
+        return f"Nobody goes by {unknown[0]}, so nobody was told."
+    names = ", ".join(unknown[:-1]) + f" and {unknown[-1]}"
+    return f"Nobody goes by {names}; nobody was told for them."
 
 
 def post(

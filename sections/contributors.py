@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from allauth.account.signals import user_signed_up
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
+from django.utils.text import slugify
 
-from sections import activity
+from sections import activity, permissions
 from sections.exceptions import ReviewappError
 from sections.models import (
     Activity,
@@ -19,19 +24,169 @@ from sections.models import (
     Comment,
     Contributor,
     LinkRequest,
+    Manuscript,
     Mention,
     Revision,
     TodoItem,
 )
 
+# What `@handle` in a comment or note matches (sections.todos.HANDLE): a letter or
+# digit, then letters, digits, `_` and `-`. Short, so it is typed without thinking.
+HANDLE_SHAPE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+MAX_HANDLE_LENGTH = 30
+
+
+class HandleTaken(ReviewappError):
+    """Someone else goes by this @handle; nothing was changed."""
+
 
 def for_user(user: AbstractBaseUser) -> Contributor:
-    """The user's contributor record, made on first need."""
+    """The user's contributor record, made on first need with a free @handle derived
+    from their name, so mentions reach them from the start."""
     contributor = Contributor.objects.filter(user=user).first()
     if contributor is None:
         name = user.get_full_name() or user.get_username().split("@")[0]
-        contributor = Contributor.objects.create(user=user, display_name=name)
+        contributor = _create_with_free_handle(
+            user, display_name=name, handle=handle_from_name(name)
+        )
     return contributor
+
+
+def sign_up(user: AbstractBaseUser, *, display_name: str, handle: str) -> Contributor:
+    """The new user's record, with the name and @handle they chose (shape and
+    availability checked by the sign-up form). Should someone take the handle in
+    between, the first free one numbered after it: the account exists by now, and a
+    sign-up must not fail halfway; they can change it on My work."""
+    existing = Contributor.objects.filter(user=user).first()
+    if existing is not None:
+        return set_identity(user, display_name=display_name, handle=handle)
+    return _create_with_free_handle(user, display_name=display_name, handle=handle)
+
+
+def set_identity(
+    user: AbstractBaseUser, *, display_name: str, handle: str
+) -> Contributor:
+    """The user's name as bylines print it and their @handle (the shape checked by
+    the caller). Raises HandleTaken, changing nothing, if another person has it."""
+    contributor = for_user(user)
+    check_handle_free(handle, of=contributor)
+    contributor.display_name, contributor.handle = display_name, handle
+    try:
+        # The unique constraint settles two people taking one handle at once.
+        with transaction.atomic():
+            contributor.save(update_fields=["display_name", "handle"])
+    except IntegrityError as error:
+        raise HandleTaken(_taken(handle)) from error
+    return contributor
+
+
+def check_handle_free(handle: str, *, of: Contributor | None = None) -> None:
+    """Raise HandleTaken if someone other than `of` goes by the handle (compared as
+    mentions compare it: case-insensitively)."""
+    others = Contributor.objects.filter(handle__iexact=handle)
+    if of is not None:
+        others = others.exclude(pk=of.pk)
+    if others.exists():
+        raise HandleTaken(_taken(handle))
+
+
+def handle_from_name(name: str) -> str:
+    """A handle of the shape mentions match, made from a name: "Casey Greene" is
+    casey-greene; a name with no Latin letters or digits gives "contributor"."""
+    handle = slugify(name)[:MAX_HANDLE_LENGTH].strip("-_")
+    return handle or "contributor"
+
+
+def _taken(handle: str) -> str:
+    return f"@{handle} is taken; choose another handle."
+
+
+def _create_with_free_handle(
+    user: AbstractBaseUser, *, display_name: str, handle: str
+) -> Contributor:
+    """A new contributor for the user under the handle or, if taken, the first free
+    one numbered after it (handle2, handle3, …)."""
+    taken = {
+        h.lower()
+        for h in Contributor.objects.filter(handle__istartswith=handle).values_list(
+            "handle", flat=True
+        )
+    }
+    for n in range(1, 10_000):
+        candidate = handle if n == 1 else f"{handle}{n}"
+        if candidate.lower() in taken:
+            continue
+        try:
+            with transaction.atomic():
+                return Contributor.objects.create(
+                    user=user, display_name=display_name, handle=candidate
+                )
+        except IntegrityError:
+            # Taken meanwhile, or the user's own record made by a parallel request.
+            existing = Contributor.objects.filter(user=user).first()
+            if existing is not None:
+                return existing
+    raise RuntimeError(f"No free handle starting with {handle!r}.")
+
+
+# Private feeds
+#
+# A feed reader can't sign in, so each person's feed addresses carry a token: their
+# contributor id and an HMAC (keyed by SECRET_KEY) of that id and their feed key.
+# Nothing stored reveals a token; resetting the key revokes every address made with
+# the old one. Whoever holds the address reads what that person may read.
+
+FEED_SALT = "sections.contributors.feed"
+
+
+def feed_token(contributor: Contributor) -> str:
+    """The secret part of the contributor's private feed addresses."""
+    return f"{contributor.pk}-{_feed_signature(contributor.pk, contributor.feed_key)}"
+
+
+def reset_feed_token(user: AbstractBaseUser) -> str:
+    """Revoke the user's feed addresses and return the new token."""
+    contributor = for_user(user)
+    contributor.feed_key = get_random_string(32)
+    contributor.save(update_fields=["feed_key"])
+    return feed_token(contributor)
+
+
+def user_for_feed_token(token: str) -> AbstractBaseUser | None:
+    """The account a feed token was made for; None for a wrong, revoked or
+    malformed token, or a person without an active account."""
+    pk, _, signature = token.partition("-")
+    if not pk.isdigit() or not signature:
+        return None
+    contributor = Contributor.objects.select_related("user").filter(pk=int(pk)).first()
+    if contributor is None or contributor.user is None:
+        return None
+    expected = _feed_signature(contributor.pk, contributor.feed_key)
+    # Constant time: how long a wrong guess takes says nothing of the right one.
+    if not constant_time_compare(signature, expected):
+        return None
+    return contributor.user if contributor.user.is_active else None
+
+
+def private_feeds(user: AbstractBaseUser) -> list[tuple[Manuscript, str]]:
+    """Each manuscript the user may read, with the path of its activity feed under
+    the user's token."""
+    token = feed_token(for_user(user))
+    return [
+        (
+            manuscript,
+            reverse(
+                "sections:activity-atom-private",
+                kwargs={"manuscript": manuscript.slug, "token": token},
+            ),
+        )
+        for manuscript in Manuscript.objects.order_by("title")
+        if permissions.can_read(user, manuscript)
+    ]
+
+
+def _feed_signature(pk: int, feed_key: str) -> str:
+    return salted_hmac(FEED_SALT, f"{pk}:{feed_key}", algorithm="sha256").hexdigest()
 
 
 @receiver(user_signed_up)

@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
 
-from sections import authors
+from sections import authors, contributors
 from sections.models import Activity, Contributor, Section, TodoItem
 from sections.selectors import TodoFilters
 
@@ -371,12 +373,73 @@ class AuthorDetailsForm(forms.Form):
         return lines
 
 
+class HandleField(forms.CharField):
+    """An @handle, in the shape comments and notes recognise (without the @)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            label="Handle",
+            max_length=contributors.MAX_HANDLE_LENGTH,
+            help_text="Others mention you as @handle: letters, digits, _ and -",
+            widget=forms.TextInput(
+                attrs={
+                    "placeholder": "e.g. casey-greene",
+                    "autocapitalize": "none",
+                    "autocomplete": "username",
+                    "spellcheck": "false",
+                }
+            ),
+            **kwargs,
+        )
+
+    def clean(self, value: str) -> str:
+        handle = super().clean(value).strip().removeprefix("@")
+        if not contributors.HANDLE_SHAPE.match(handle):
+            raise forms.ValidationError(
+                "A handle is letters, digits, _ and -, starting with a letter or "
+                "digit, such as casey-greene."
+            )
+        return handle
+
+
+class SignupForm(forms.Form):
+    """What sign-up asks besides email and password (ACCOUNT_SIGNUP_FORM_CLASS):
+    the name bylines print and the @handle mentions reach."""
+
+    display_name = forms.CharField(
+        label="Your name, as bylines print it",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    handle = HandleField()
+
+    # allauth puts its own fields (email, passwords) in this order too.
+    field_order = ["display_name", "handle", "email", "password1", "password2"]
+
+    def clean_handle(self) -> str:
+        handle = self.cleaned_data["handle"]
+        try:
+            contributors.check_handle_free(handle)
+        except contributors.HandleTaken as error:
+            raise forms.ValidationError(str(error)) from error
+        return handle
+
+    def signup(self, request: HttpRequest, user: AbstractBaseUser) -> None:
+        contributors.sign_up(
+            user,
+            display_name=self.cleaned_data["display_name"],
+            handle=self.cleaned_data["handle"],
+        )
+
+
 class MyDetailsForm(AuthorDetailsForm):
-    """What a contributor says of themselves: the name bylines print, and the rest."""
+    """What a contributor says of themselves: the name bylines print, the @handle
+    mentions reach, and the rest."""
 
     display_name = forms.CharField(label="Name, as bylines print it", max_length=200)
+    handle = HandleField()
 
-    field_order = ["display_name", "orcid", "affiliations"]
+    field_order = ["display_name", "handle", "orcid", "affiliations"]
 
 
 class AuthorRowForm(AuthorDetailsForm):

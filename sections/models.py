@@ -128,6 +128,9 @@ class Contributor(models.Model):
     # As the author list prints them, in order, such as "Department of Systems
     # Pharmacology, University of Pennsylvania".
     affiliations = models.JSONField(default=list, blank=True)
+    # What the private feed addresses are signed with (sections.contributors):
+    # replaced to revoke them. Not a secret on its own, without SECRET_KEY.
+    feed_key = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["display_name"]

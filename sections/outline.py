@@ -41,10 +41,20 @@ class StructureRejected(ReviewappError):
     nothing was changed."""
 
 
-def set_hidden(section: Section, *, hidden: bool) -> None:
-    """Show or hide a section in the public preview; the caller checked can_moderate."""
-    section.is_hidden = hidden
-    section.save(update_fields=["is_hidden"])
+def set_hidden(
+    section: Section, *, hidden: bool, by: AbstractBaseUser | None = None
+) -> None:
+    """Show or hide a section in the public preview; the caller checked can_moderate.
+    The manuscript is assembled again after commit: the public preview is read from
+    the assembly, so without it the change would wait for an unrelated edit."""
+    with transaction.atomic():
+        changed = Section.objects.filter(pk=section.pk).exclude(is_hidden=hidden)
+        section.is_hidden = hidden
+        if not changed.update(is_hidden=hidden):
+            return
+        state = "hid" if hidden else "showed"
+        _record(section, f"{state} “{section.title}” in the public preview", by=by)
+        tasks.assemble_soon(section.manuscript_id)
 
 
 def add_section(

@@ -156,14 +156,14 @@ def get_reference(user: User, pk: int, *, moderate: bool = False) -> Reference:
 def make_maintainer(user: AbstractBaseUser) -> None:
     """Add the user to the Maintainers group, with access to the admin."""
     group, _ = Group.objects.get_or_create(name=MAINTAINERS_GROUP)
-    # In the admin, maintainers manage the manuscript's records and people's roles.
+    # In the admin, maintainers look the manuscript's records up and change a
+    # manuscript's settings; content changes go through the application (see
+    # sections/admin.py). No permission on accounts or groups: whoever may change
+    # users may make themselves superuser. Set again on every call, so running the
+    # command takes back what an older version of it granted.
     group.permissions.set(
-        Permission.objects.filter(
-            Q(content_type__app_label="sections")
-            | Q(
-                content_type__app_label="auth",
-                content_type__model__in=["user", "group"],
-            )
+        Permission.objects.filter(content_type__app_label="sections").filter(
+            Q(codename__startswith="view_") | Q(codename="change_manuscript")
         )
     )
     user.groups.add(group)

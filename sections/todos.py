@@ -50,8 +50,12 @@ SENTENCE_END = re.compile(r"[.?!](?=\s|$)|\n")
 # short enough to be a key: `[refs]`, `[McHardy]`, `[ Ding et al]`, `[14]`.
 INFORMAL_KEY = re.compile(r"(?<![\]!\\])\[(?!\^)(?P<key>[^\[\]@\n]{1,60})\](?![(\[:])")
 NEEDS_SOURCE = {"ref", "refs", "citation needed", "citation", "cite", "?"}
-# An @handle, but not a citekey such as @doi:10.1038/… (a colon and more text).
-HANDLE = re.compile(r"(?<![\w@])@(?P<handle>[A-Za-z0-9][A-Za-z0-9_-]*)(?![\w-]|:\S)")
+# An @handle, but not a citekey such as @doi:10.1038/… (a colon and more text). At
+# most 100 characters, Contributor.handle's length: a longer one is no handle, rather
+# than a save that fails on the database's length check.
+HANDLE = re.compile(
+    r"(?<![\w@])@(?P<handle>[A-Za-z0-9][A-Za-z0-9_-]{0,99})(?![\w-]|:\S)"
+)
 
 
 @dataclass(frozen=True)

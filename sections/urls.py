@@ -130,6 +130,12 @@ urlpatterns = [
         views.activity_atom,
         name="activity-atom",
     ),
+    # For feed readers, which can't sign in: the token in the address stands in.
+    path(
+        "activity/of/<slug:manuscript>/atom/<str:token>/",
+        views.private_activity_atom,
+        name="activity-atom-private",
+    ),
     path(
         "m/<slug:manuscript>/<slug:section>/activity/",
         views.section_activity,
@@ -163,6 +169,7 @@ urlpatterns += [
     ),
     path("me/", views.my_work, name="my-work"),
     path("me/details/", views.my_details, name="my-details"),
+    path("me/feed/reset/", views.reset_feed_token, name="my-feed-reset"),
 ]
 
 # Search

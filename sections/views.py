@@ -352,7 +352,7 @@ def set_section_visibility(
     section_ = permissions.get_section(request.user, manuscript, section, moderate=True)
     form = VisibilityForm(request.POST)
     form.is_valid()  # a checkbox: absent means False, nothing to reject
-    outline.set_hidden(section_, hidden=form.cleaned_data["hidden"])
+    outline.set_hidden(section_, hidden=form.cleaned_data["hidden"], by=request.user)
     state = "hidden from" if section_.is_hidden else "shown in"
     messages.success(request, f"“{section_.title}” is {state} the public preview.")
     return redirect(section_)
@@ -713,6 +713,12 @@ def _comments_answer(
     return redirect(comment)
 
 
+def _mentions_answer(request: HttpRequest, comment: Comment) -> HttpResponse:
+    """After a comment is written: the threads, and which @handles matched nobody."""
+    notice = comments.unmatched_notice(comment.body)
+    return _comments_answer(request, comment, notice=notice, error=bool(notice))
+
+
 def _comments_rejected(
     request: HttpRequest, section: Section, **failed: object
 ) -> HttpResponse:
@@ -739,7 +745,7 @@ def post_comment(request: HttpRequest, manuscript: str, section: str) -> HttpRes
                 body=form.cleaned_data["body"],
                 quote=form.cleaned_data["quote"],
             )
-            return _comments_answer(request, comment)
+            return _mentions_answer(request, comment)
         except comments.QuoteNotFound as error:
             form.add_error("quote", str(error))
     return _comments_rejected(request, section_, comment_form=form)
@@ -758,7 +764,7 @@ def reply_to_comment(request: HttpRequest, pk: int) -> HttpResponse:
             failed_reply_to=comment.reply_to_id or comment.pk,
         )
     answer = comments.reply(comment, by=request.user, body=form.cleaned_data["body"])
-    return _comments_answer(request, answer)
+    return _mentions_answer(request, answer)
 
 
 @require_POST
@@ -774,7 +780,7 @@ def edit_comment(request: HttpRequest, pk: int) -> HttpResponse:
         comments.edit(comment, by=request.user, body=form.cleaned_data["body"])
     except comments.CommentGone as error:
         return _comments_answer(request, comment, notice=str(error), error=True)
-    return _comments_answer(request, comment)
+    return _mentions_answer(request, comment)
 
 
 @require_POST
@@ -865,7 +871,8 @@ def _activity_page(
 class ActivityAtomFeed(Feed):
     """The manuscript's latest activity as Atom. Activity names contributor-only
     sections and comments, so the feed asks for a session like every other page
-    (see `activity_atom`); readers that can't sign in can't subscribe."""
+    (see `activity_atom`); readers that can't sign in use their owner's private
+    address (`PrivateActivityAtomFeed`)."""
 
     feed_type = Atom1Feed
     author_name = "Reviewapp"
@@ -919,6 +926,44 @@ def _absolute(path: str) -> str:
 
 
 activity_atom = require_GET(login_required(ActivityAtomFeed()))
+
+
+class PrivateActivityAtomFeed(ActivityAtomFeed):
+    """The same feed at an address that carries its reader's token instead of a
+    session (contributors.feed_token), for feed readers: a wrong or revoked token is
+    a 404, and the token's owner must be able to read the manuscript."""
+
+    def get_object(
+        self, request: HttpRequest, token: str, manuscript: str
+    ) -> Manuscript:
+        reader = contributors.user_for_feed_token(token)
+        if reader is None:
+            raise Http404("No such feed.")
+        obj = permissions.get_manuscript(reader, manuscript)
+        obj.feed_token = token  # for feed_url; this instance serves one request
+        return obj
+
+    def feed_url(self, obj: Manuscript) -> str:
+        return _absolute(
+            reverse(
+                "sections:activity-atom-private",
+                kwargs={"manuscript": obj.slug, "token": obj.feed_token},
+            )
+        )
+
+
+_private_activity_atom = PrivateActivityAtomFeed()
+
+
+@require_GET
+def private_activity_atom(
+    request: HttpRequest, token: str, manuscript: str
+) -> HttpResponse:
+    response = _private_activity_atom(request, token=token, manuscript=manuscript)
+    # The address is the credential: no shared cache keeps it, no link passes it on.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_GET
@@ -1164,6 +1209,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     details = MyDetailsForm(
         initial={
             "display_name": person.display_name if person else "",
+            "handle": person.handle if person else "",
             "orcid": person.orcid if person else "",
             "affiliations": "\n".join(person.affiliations) if person else "",
         }
@@ -1180,11 +1226,26 @@ def my_details(request: HttpRequest) -> HttpResponse:
             authors.save_my_details(request.user, **form.cleaned_data)
         except authors.AuthorsRejected as error:
             form.add_error("orcid", str(error))
+        except contributors.HandleTaken as error:
+            form.add_error("handle", str(error))
         else:
             messages.success(request, "Saved your details.")
             return redirect("sections:my-work")
     work = selectors.my_work(request.user, now=timezone.now())
     return _my_work_page(request, work, form, status=422)
+
+
+@require_POST
+@login_required
+def reset_feed_token(request: HttpRequest) -> HttpResponse:
+    """Revoke the user's private feed addresses and make new ones."""
+    contributors.reset_feed_token(request.user)
+    messages.success(
+        request,
+        "Your feed addresses are new: the old ones no longer work. Give your feed "
+        "reader the new one.",
+    )
+    return redirect(reverse("sections:my-work") + "#my-feeds")
 
 
 def _my_work_page(
@@ -1194,10 +1255,14 @@ def _my_work_page(
     *,
     status: int = 200,
 ) -> HttpResponse:
+    feeds = [
+        (manuscript, _absolute(path))
+        for manuscript, path in contributors.private_feeds(request.user)
+    ]
     return render(
         request,
         "sections/my_work.html",
-        {"work": work, "details": details},
+        {"work": work, "details": details, "feeds": feeds},
         status=status,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -223,6 +224,65 @@ def test_the_atom_feed_asks_for_a_sign_in(client: Client, history):
     response = client.get(url("activity-atom", history["manuscript"].slug))
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def private_feed_url(client: Client, manuscript) -> str:
+    """The manuscript's private feed address, as My work shows it to its owner."""
+    page = client.get(reverse("sections:my-work")).text
+    match = re.search(
+        rf'id="feed-{manuscript.slug}" type="text" readonly value="([^"]+)"', page
+    )
+    assert match, "My work shows no feed address"
+    return match.group(1)
+
+
+def test_a_feed_reader_reads_the_private_feed_without_a_session_until_reset(
+    contributor_client: Client, contributor, history, settings
+):
+    settings.SITE_URL = "http://testserver"
+    manuscript = history["manuscript"]
+    address = private_feed_url(contributor_client, manuscript)
+    reader = Client()  # no session, no cookie: a feed reader
+    response = reader.get(address)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    assert "private" in response["Cache-Control"]
+    feed = ET.fromstring(response.content)
+    entries = [e.findtext(f"{ATOM}id") for e in feed.findall(f"{ATOM}entry")]
+    signed_in = ET.fromstring(
+        contributor_client.get(url("activity-atom", manuscript.slug)).content
+    )
+    assert entries == [
+        e.findtext(f"{ATOM}id") for e in signed_in.findall(f"{ATOM}entry")
+    ]
+    assert len(entries) == 8
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == address
+    # The same address again is the same feed: the token is stable until reset.
+    assert private_feed_url(contributor_client, manuscript) == address
+
+    tampered = address.rstrip("/")[:-1] + ("0" if address[-2] != "0" else "1") + "/"
+    assert reader.get(tampered).status_code == 404
+    assert (
+        reader.get(address.replace("/atom/", "/atom/x-").rstrip("/") + "/").status_code
+        == 404
+    )
+
+    response = contributor_client.post(reverse("sections:my-feed-reset"), follow=True)
+    assert "the old ones no longer work" in response.text
+    assert reader.get(address).status_code == 404
+    renewed = private_feed_url(contributor_client, manuscript)
+    assert renewed != address
+    assert reader.get(renewed).status_code == 200
+
+    # The token reads what its owner may read: nothing, once the account is closed.
+    contributor.is_active = False
+    contributor.save(update_fields=["is_active"])
+    assert reader.get(renewed).status_code == 404
+
+
+def test_resetting_the_feed_address_takes_a_post(contributor_client: Client, db):
+    assert contributor_client.get(reverse("sections:my-feed-reset")).status_code == 405
+    assert Client().post(reverse("sections:my-feed-reset")).status_code == 302
 
 
 @pytest.mark.parametrize(

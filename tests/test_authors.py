@@ -345,6 +345,7 @@ def test_a_contributor_sets_their_own_details_and_their_bylines_follow(
             reverse("sections:my-details"),
             {
                 "display_name": "Carol Q. Author",
+                "handle": "carol",
                 "orcid": "0000-0002-1825-0097",
                 "affiliations": "Penn\nBroad",
             },
@@ -366,7 +367,12 @@ def test_my_details_with_a_wrong_orcid_are_refused_and_kept_on_the_page(
 ):
     response = contributor_client.post(
         reverse("sections:my-details"),
-        {"display_name": "Carol", "orcid": "1234", "affiliations": "Penn"},
+        {
+            "display_name": "Carol",
+            "handle": "carol",
+            "orcid": "1234",
+            "affiliations": "Penn",
+        },
     )
     assert response.status_code == 422
     page = response.content.decode()
@@ -382,7 +388,7 @@ def test_an_orcid_id_someone_has_cannot_be_taken_by_another_contributor(
 
     response = contributor_client.post(
         reverse("sections:my-details"),
-        {"display_name": "Jinbo Xu", "orcid": "0000-0002-1825-0097"},
+        {"display_name": "Jinbo Xu", "handle": "carol", "orcid": "0000-0002-1825-0097"},
     )
 
     assert response.status_code == 422

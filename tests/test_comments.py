@@ -329,17 +329,29 @@ def test_a_reply_mention_emails_too(
     assert [mail.to for mail in mailoutbox] == [["dave@example.org"]]
 
 
-def test_unknown_handles_and_citekeys_are_ignored(
+def test_unknown_handles_and_citekeys_are_ignored_and_the_writer_is_told(
     contributor_client, section, sw1, mailoutbox, django_capture_on_commit_callbacks
 ):
     contributors_before = Contributor.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
-        post_comment(
+        comment = post_comment(
             contributor_client, section, "@nobody see [@doi:10.1/x] or mail a@sw1.org"
         )
     assert mailoutbox == []
     assert not Mention.objects.exists()
     assert Contributor.objects.count() == contributors_before
+    page = contributor_client.get(page_of(section)).text
+    assert "Nobody goes by @nobody, so nobody was told." in page
+
+    # Live (htmx): the answer names each handle that matched nobody, and only those.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = contributor_client.post(
+            url("edit", comment), {"body": "@sw1, @Nobody and @ghost look"}, **HTMX
+        )
+    assert "Nobody goes by @Nobody and @ghost; nobody was told for them." in (
+        response.text
+    )
+    assert [mail.to for mail in mailoutbox] == [["dave@example.org"]]
 
 
 def test_the_mention_task_sends_once_however_often_it_runs(

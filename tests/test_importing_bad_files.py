@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,55 @@ def test_command_line_exits_non_zero_with_one_line_on_stderr(tmp_path):
         done.stderr.strip()
         == "CommandError: Not imported: draft.txt is a binary file, not text."
     )
+
+
+LONG = "x" * 600
+OVERLONG_MARKDOWN = {
+    "title": (
+        f"---\ntitle: T{LONG}\n---\n# Introduction\n\nText.\n",
+        "The manuscript's title “Tx",
+    ),
+    "heading": (
+        f"---\ntitle: A review\n---\n# Introduction\n\nText.\n\n## H{LONG}\n\nMore.\n",
+        "The heading “Hx",
+    ),
+    "citekey": (
+        "---\ntitle: A review\n---\n# Introduction\n\n"
+        f"Text [@url:https://example.org/{LONG}].\n",
+        "Under the heading “Introduction”, the citekey “url:https://example.org/x",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", OVERLONG_MARKDOWN)
+def test_text_longer_than_its_column_is_refused_in_one_line_before_writing(
+    db, tmp_path, name
+):
+    text, reason = OVERLONG_MARKDOWN[name]
+    path = tmp_path / "draft.md"
+    path.write_text(text)
+    before = counts()
+    with pytest.raises(CommandError, match=re.escape(reason)) as refused:
+        call_command("import_manuscript", str(path), "--format", "markdown")
+    assert "\n" not in str(refused.value)
+    assert "characters long; at most" in str(refused.value)
+    assert counts() == before
+
+
+def test_an_overlong_handle_or_claimant_is_not_read_as_one(db, tmp_path):
+    """Longer than the column a contributor's handle or name is stored in: plain
+    text, not a person made with a name the database refuses."""
+    path = tmp_path / "draft.md"
+    path.write_text(
+        "---\ntitle: A review\n---\n# Introduction\n\n"
+        f"Text. TODO: ask @h{'a' * 150} about it.\n\n"
+        f"N{'a' * 250} is writing this section.\n\n"
+        "TODO: ask @sw1 too.\n\nJinbo Xu is writing this section.\n"
+    )
+    call_command("import_manuscript", str(path), "--format", "markdown")
+    section = Section.objects.get(title="Introduction")
+    assert "@h" + "a" * 150 in section.body
+    assert sorted(Contributor.objects.values_list("display_name", "handle")) == [
+        ("@sw1", "sw1"),
+        ("Jinbo Xu", ""),
+    ]

@@ -423,3 +423,62 @@ def test_the_maintainers_outline_query_count_does_not_grow_with_sections(
         outline.remove(seed.sections.get(title=title), by=maintainer)
     with django_assert_max_num_queries(12):
         maintainer_client.get("/")
+
+
+# What the public sees follows at once
+
+
+def test_hiding_a_section_takes_it_out_of_the_public_preview_at_once(
+    book, maintainer_client, client: Client, django_capture_on_commit_callbacks
+):
+    b = get(book, "B")
+    assert 'id="b"' in client.get("/preview/").text  # assembled before the change
+    visibility = url_of(b, "sections:section-visibility")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = maintainer_client.post(visibility, {"hidden": "on"})
+    assert response.status_code == 302
+    preview = client.get("/preview/").text
+    assert 'id="b"' not in preview
+    assert 'id="c"' in preview
+    feed = maintainer_client.get(reverse("sections:activity", args=[book.slug])).text
+    assert "hid “B” in the public preview" in feed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        maintainer_client.post(visibility, {})
+    assert 'id="b"' in client.get("/preview/").text
+
+
+def test_a_manuscripts_settings_changed_in_the_admin_reach_the_preview_at_once(
+    book, maintainer_client, client: Client, django_capture_on_commit_callbacks
+):
+    # Not rendered yet: the first assembly renders it.
+    Section.objects.filter(pk=get(book, "C").pk).update(
+        body="Text. TODO: add a figure here."
+    )
+    page = client.get("/preview/").text  # assembled before the change
+    assert "TODO: add a figure" not in page
+    change = reverse("admin:sections_manuscript_change", args=[book.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = maintainer_client.post(
+            change,
+            {
+                "title": "A renamed book",
+                "csl_style": "apa",
+                "show_todos_publicly": "on",
+            },
+        )
+    assert response.status_code == 302
+    page = client.get("/preview/").text
+    assert "A renamed book" in page
+    assert "TODO: add a figure here." in page
+    book.refresh_from_db()
+    assert book.csl_style == "apa"
+
+    # An unknown style is refused on the form, and nothing changes.
+    response = maintainer_client.post(
+        change, {"title": "Again", "csl_style": "no-such-style"}
+    )
+    assert response.status_code == 200
+    assert "There is no CSL style called" in response.text
+    book.refresh_from_db()
+    assert (book.title, book.csl_style) == ("A renamed book", "apa")

@@ -7,12 +7,14 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, releases
+from sections import claims, comments, contributors, releases
 from sections import urls as section_urls
 from sections.models import Claim
 from tests.factories import make_user
 
 PUBLIC = {"home", "healthz", "preview", "release", "release-compare", "public-search"}
+# Read with the token in the address, whoever holds it (a feed reader has no session).
+PUBLIC |= {"activity-atom-private"}
 MAINTAINERS_ONLY = {
     "section-visibility",
     "references-retry-failed",
@@ -47,6 +49,7 @@ READ_ONLY = {
     "todo-board",
     "activity",
     "activity-atom",
+    "activity-atom-private",
     "section-activity",
     "contributions",
     "claims",
@@ -80,6 +83,7 @@ def world(seed):
         "reference": seed.references.first().pk,
         "name": release.name,
         "format": "markdown",
+        "token": contributors.feed_token(contributors.for_user(someone)),
     }
 
 

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from sections import claims
 from sections.models import Claim, Section
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 
 def url_of(section: Section, name: str = "sections:section-detail") -> str:
@@ -178,3 +178,80 @@ def test_every_page_sends_a_strict_content_security_policy(client: Client, db):
     assert "script-src 'self'" in policy
     assert "object-src 'none'" in policy
     assert "'unsafe-inline'" not in policy
+
+
+# The admin: a maintainer is staff, yet neither an account manager nor a back door
+
+
+def test_a_maintainer_cannot_make_themselves_superuser_in_the_admin(
+    maintainer, maintainer_client
+):
+    change = reverse("admin:auth_user_change", args=[maintainer.pk])
+    joined = maintainer.date_joined
+    response = maintainer_client.post(
+        change,
+        {
+            "username": maintainer.username,
+            "email": maintainer.email,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "date_joined_0": joined.strftime("%Y-%m-%d"),
+            "date_joined_1": joined.strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 403
+    maintainer.refresh_from_db()
+    assert not maintainer.is_superuser
+    password = reverse("admin:auth_user_password_change", args=[maintainer.pk])
+    response = maintainer_client.post(
+        password, {"password1": "n3w-Secret-pass", "password2": "n3w-Secret-pass"}
+    )
+    assert response.status_code == 403
+    maintainer.refresh_from_db()
+    assert maintainer.check_password(PASSWORD)
+    # Nor may they see or change the roles and their permissions.
+    assert (
+        maintainer_client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    )
+    assert "/admin/auth/" not in maintainer_client.get(reverse("admin:index")).text
+
+
+def test_a_superuser_still_manages_accounts_in_the_admin(db, maintainer):
+    boss = make_user("boss@example.org", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(boss)
+    change = reverse("admin:auth_user_change", args=[maintainer.pk])
+    assert client.get(change).status_code == 200
+
+
+def test_sections_are_read_only_in_the_admin(maintainer_client, protein):
+    change = reverse("admin:sections_section_change", args=[protein.pk])
+    page = maintainer_client.get(change)
+    assert page.status_code == 200
+    assert 'name="title"' not in page.text  # shown, not a field to type in
+    assert protein.title in page.text
+    before = (protein.title, protein.body, protein.position, protein.is_hidden)
+    response = maintainer_client.post(
+        change,
+        {
+            "title": "Taken over",
+            "body": "Replaced without a revision",
+            "position": 1,
+            "level": 1,
+            "slug": protein.slug,
+            "manuscript": protein.manuscript_id,
+            "status": "done",
+            "is_hidden": "on",
+            "updated_at_0": "2026-01-01",
+            "updated_at_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 403
+    protein.refresh_from_db()
+    assert (protein.title, protein.body, protein.position, protein.is_hidden) == before
+    revisions = reverse("admin:sections_revision_changelist")
+    assert maintainer_client.get(revisions).status_code == 200
+    for model in ["section", "revision", "reference", "contributor", "comment"]:
+        add = reverse(f"admin:sections_{model}_add")
+        assert maintainer_client.get(add).status_code == 403, model

@@ -204,7 +204,9 @@ def read_text(path: Path) -> str:
 def store(
     parsed: ParsedManuscript, *, source_name: str, source_sha256: str
 ) -> ImportReport:
-    """Write a parsed manuscript: all of it, or nothing."""
+    """Write a parsed manuscript: all of it, or nothing. Raises ImportRejected for
+    text that doesn't fit its column, before anything is written."""
+    _refuse_overlong(parsed)
     slug = slugify(parsed.title)[:100] or "manuscript"
     existing = Manuscript.objects.filter(slug=slug).first()
     if existing is not None:
@@ -253,6 +255,55 @@ def store(
         ),
     )
     return report
+
+
+def _refuse_overlong(parsed: ParsedManuscript) -> None:
+    """Raise ImportRejected, naming the first one, for a title, heading or citekey
+    longer than the column it is stored in (an @handle or a claimant's name that
+    long is not read as one: sections.todos.HANDLE, claims.find_in).
+
+    PostgreSQL refuses an over-long value with a database error halfway through the
+    import; SQLite stores it whole. Either way it must be a reason, said up front.
+    """
+    title_limit = _limit(Manuscript, "title")
+    if len(parsed.title) > title_limit:
+        raise ImportRejected(
+            f"The manuscript's title “{_start(parsed.title)}” is {len(parsed.title)} "
+            f"characters long; at most {title_limit}."
+        )
+    heading_limit = min(_limit(Section, "title"), _limit(Revision, "title"))
+    key_limit = min(_limit(Reference, "key"), _limit(Citation, "key_as_written"))
+    for section in parsed.sections:
+        where = f"the heading “{_start(section.title)}”"
+        if len(section.title) > heading_limit:
+            raise ImportRejected(
+                f"{where[0].upper()}{where[1:]} is {len(section.title)} characters "
+                f"long; at most {heading_limit}."
+            )
+        for found in find_citekeys(section.body):
+            key = max(found.key_as_written, standardize(found.key_as_written), key=len)
+            if len(key) > key_limit:
+                raise ImportRejected(
+                    f"Under {where}, the citekey “{_start(key)}” is {len(key)} "
+                    f"characters long; at most {key_limit}."
+                )
+    for reference in parsed.references:
+        for key in (reference.key, reference.alias_of or ""):
+            if len(key) > key_limit:
+                raise ImportRejected(
+                    f"The reference “{_start(key)}” has a citekey of {len(key)} "
+                    f"characters; at most {key_limit}."
+                )
+
+
+def _limit(model: type, field: str) -> int:
+    """The column's length, as the model declares it."""
+    return model._meta.get_field(field).max_length
+
+
+def _start(text: str, length: int = 60) -> str:
+    """The beginning of a long text, enough to find it by."""
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def _store_sections(
