@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import tempfile
 import unicodedata
 import zipfile
@@ -24,6 +23,8 @@ from django.core.cache import cache
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.template.loader_tags import IncludeNode
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Route, sync_playwright
 
 from sections import assembly, authors, rendering, spreadsheets
 from sections.exceptions import ReviewappError
@@ -368,53 +369,69 @@ class ExportUnavailable(ReviewappError):
 
 
 PDF_TIMEOUT_SECONDS = 120
+# The print browser's flags, as the browser tests launch it. Every host name resolves
+# to nothing: a second wall behind the route that refuses every request (below).
+PDF_CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 
 
 def pdf(manuscript: Manuscript, render: ManuscriptRender | None = None) -> bytes:
     """The standalone HTML printed by headless Chromium, with print.css applied.
 
-    Raises ExportUnavailable when Chromium is missing or fails; runs a subprocess,
-    so it belongs in a command or a task (`print_pdf`), not in a web request.
+    Printed with JavaScript off and every request refused: the page is handed over
+    as a string, its CSS is inline, so whatever a body names (an image on an
+    internal host, a frame, a font, a redirect) is never fetched by the server.
+    Raises ExportUnavailable when Chromium is missing or fails; runs a browser, so
+    it belongs in a command or a task (`print_pdf`), not in a web request.
     """
     chromium = Path(settings.CHROMIUM_PATH)
     if not chromium.exists():
         raise ExportUnavailable(
             f"PDF export needs Chromium at {chromium} (apt-get install chromium)."
         )
-    with tempfile.TemporaryDirectory(prefix="export-pdf-") as folder:
-        page = Path(folder) / "manuscript.html"
-        out = Path(folder) / "manuscript.pdf"
-        page.write_text(standalone_html(manuscript, render), encoding="utf-8")
+    # Read before the browser starts: Playwright's sync API runs an event loop in
+    # this thread, inside which Django refuses database queries.
+    page_html = standalone_html(manuscript, render)
+    timeout_ms = PDF_TIMEOUT_SECONDS * 1000
+    with tempfile.TemporaryDirectory(prefix="export-pdf-") as home:
         try:
-            subprocess.run(
-                [
-                    str(chromium),
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--no-pdf-header-footer",
-                    f"--user-data-dir={folder}/profile",
-                    f"--print-to-pdf={out}",
-                    page.as_uri(),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=PDF_TIMEOUT_SECONDS,
-                # The app's user may have no home (the image's has none).
-                env={**os.environ, "HOME": folder},
-            )
-        except (
-            OSError,  # not an executable, or not one we may run
-            subprocess.CalledProcessError,
-            subprocess.TimeoutExpired,
-        ) as error:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(chromium),
+                    args=PDF_CHROMIUM_ARGS,
+                    timeout=timeout_ms,
+                    # The app's user may have no home (the image's has none).
+                    env={**os.environ, "HOME": home},
+                )
+                try:
+                    context = browser.new_context(
+                        java_script_enabled=False, service_workers="block"
+                    )
+                    context.route("**/*", _refuse_request)
+                    page = context.new_page()
+                    page.set_default_timeout(timeout_ms)
+                    page.set_content(page_html, wait_until="load")
+                    printed = page.pdf()
+                finally:
+                    browser.close()
+        except PlaywrightError as error:  # not runnable, crashed, or timed out
             raise ExportUnavailable(
                 f"Chromium could not print the PDF: {error}"
             ) from error
-        if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
-            raise ExportUnavailable("Chromium ran but wrote no PDF.")
-        return out.read_bytes()
+    if not printed.startswith(b"%PDF"):
+        raise ExportUnavailable("Chromium ran but wrote no PDF.")
+    return printed
+
+
+def _refuse_request(route: Route) -> None:
+    # The page needs nothing from anywhere: set_content is not a request, and its
+    # styles are inline.
+    route.abort("blockedbyclient")
 
 
 # PDF for the web: printed by a worker and kept in the cache, one per manuscript,
