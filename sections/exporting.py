@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import io
@@ -315,10 +316,25 @@ def standalone_html(
     manuscript: Manuscript, render: ManuscriptRender | None = None
 ) -> str:
     """The public preview (`render`, or the current one) as one file that needs
-    nothing else: its CSS inlined, no links back to the site, so it opens offline."""
+    nothing else: its CSS inlined, no links back to the site, so it opens offline.
+
+    Its own Content-Security-Policy, as a meta tag, allows its inline styles (by
+    hash) and data: images and nothing else: opened from disk or printed, it runs no
+    script and requests nothing, whatever a body holds.
+    """
     render = render or assembly.assemble(
         manuscript, audience=ManuscriptRender.Audience.PUBLIC
     )
+    styles, hashes = [], []
+    for name in STANDALONE_CSS:
+        path = finders.find(name)
+        css = Path(path).read_text(encoding="utf-8") if path else ""
+        # A stylesheet can't end the <style> element early, whatever it holds.
+        content = "\n" + css.replace("</", "<\\/") + "\n"
+        digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
+        hashes.append(f"'sha256-{digest}'")
+        media = ' media="print"' if "print" in name else ""
+        styles.append(f"<style{media}>{content}</style>")
     page = render_to_string(
         "sections/standalone.html",
         {
@@ -327,17 +343,24 @@ def standalone_html(
             "byline": authors.display(render.authors),
             "body_html": assembly.body_html(render),
             "bibliography_html": rendering.mark_fragment_safe(render.bibliography_html),
+            "content_security_policy": _standalone_policy(hashes),
         },
     )
-    styles = []
-    for name in STANDALONE_CSS:
-        path = finders.find(name)
-        css = Path(path).read_text(encoding="utf-8") if path else ""
-        # A stylesheet can't end the <style> element early, whatever it holds.
-        css = css.replace("</", "<\\/")
-        media = ' media="print"' if "print" in name else ""
-        styles.append(f"<style{media}>\n{css}\n</style>")
     return page.replace("<!-- inline styles -->", "\n".join(styles), 1)
+
+
+def _standalone_policy(style_hashes: list[str]) -> str:
+    # A meta policy cannot say frame-ancestors; a file opened from disk has no
+    # framer to fear. form-action and base-uri are not covered by default-src.
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src {' '.join(style_hashes)}",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
 
 
 @dataclass(frozen=True)
