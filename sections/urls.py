@@ -176,6 +176,11 @@ urlpatterns += [
     path("export/<slug:manuscript>/<slug:format>/", views.export, name="export"),
 ]
 
+# Images from other hosts, through the app
+urlpatterns += [
+    path("media-proxy/<str:token>/", views.media_proxy, name="media-proxy"),
+]
+
 # Authors
 urlpatterns += [
     path("authors/of/<slug:manuscript>/", views.author_list, name="author-list"),

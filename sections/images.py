@@ -1,0 +1,151 @@
+"""Images a body shows from other hosts, served by the app instead.
+
+A reader's browser never asks another host for an image: the renderer rewrites each
+outside image source to `/media-proxy/<token>/`, a URL signed with the site's key,
+and the app fetches the image through the one HTTP client (its address guard, size
+limit and deadline), with no cookie, referrer or address of the reader, and serves
+it from the cache. So an image cannot count or follow the readers of a page, and the
+pages' policy can say `img-src 'self' data:`.
+
+The signature is the permission: only the renderer signs a token, for an image a
+body shows, so whoever can read a page showing it may load it, and nobody can make
+the app fetch an address no body names (the app is not an open proxy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bleach.html5lib_shim import Filter
+from django.core import signing
+from django.core.cache import cache
+from django.urls import reverse
+
+from sections.citations import http
+from sections.exceptions import ReviewappError
+
+SALT = "sections.images.proxy"
+# Raster formats only, told by their first bytes, not by what the host claims. SVG is
+# refused: it can carry script, and opened on its own it runs with our origin.
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+ACCEPT = "image/png,image/jpeg,image/gif,image/webp"
+MAX_BYTES = 5_000_000
+KEPT_SECONDS = 24 * 3600
+# A failure is remembered briefly, so a page of readers does not refetch a broken
+# image each, and a host that comes back is asked again soon.
+FAILURE_KEPT_SECONDS = 60
+
+
+class ImageUnavailable(ReviewappError):
+    """The image could not be fetched, or is not an image we serve."""
+
+
+@dataclass(frozen=True)
+class Image:
+    content_type: str
+    data: bytes
+
+
+def is_outside(src: str) -> bool:
+    """Whether src names another host (http, https or protocol-relative); a path on
+    our own site is left alone."""
+    parts = urlsplit(_as_browsers_read(src))
+    return bool(parts.netloc) and parts.scheme in ("", "http", "https")
+
+
+def proxy_url(src: str) -> str:
+    """The app's URL for the outside image src, signed so only this function makes one."""
+    url = _as_browsers_read(src)
+    if url.startswith("//"):
+        url = "https:" + url
+    token = signing.Signer(salt=SALT).sign_object(url)
+    return reverse("sections:media-proxy", args=[token])
+
+
+def _as_browsers_read(src: str) -> str:
+    # As the URL standard parses it: tabs and newlines dropped, a backslash is a
+    # slash ("/\\host/x.png" is another host), spaces around it trimmed.
+    return src.translate(_IGNORED).replace("\\", "/").strip()
+
+
+_IGNORED = str.maketrans("", "", "\t\n\r")
+
+
+def source_of(token: str) -> str:
+    """The image URL a token was signed for; raises signing.BadSignature otherwise."""
+    url = signing.Signer(salt=SALT).unsign_object(token)
+    if not isinstance(url, str):
+        raise signing.BadSignature("not an image address")
+    return url
+
+
+def fetch(url: str) -> Image:
+    """The image at url, from the cache or fetched through the one HTTP client.
+
+    Raises ImageUnavailable when the host refuses, fails, or sends anything but a
+    PNG, JPEG, GIF or WebP image (the message says which); a failure is cached
+    briefly, an image for KEPT_SECONDS.
+    """
+    key = f"media-proxy:{hashlib.sha256(url.encode()).hexdigest()}"
+    cached = cache.get(key)
+    if isinstance(cached, Image):
+        return cached
+    if isinstance(cached, str):
+        raise ImageUnavailable(cached)
+    try:
+        image = _fetched(url)
+    except ImageUnavailable as error:
+        cache.set(key, str(error), FAILURE_KEPT_SECONDS)
+        raise
+    cache.set(key, image, KEPT_SECONDS)
+    return image
+
+
+def _fetched(url: str) -> Image:
+    host = urlsplit(url).hostname or url
+    try:
+        # No header of the reader's goes along: the client sends only its own.
+        response = http.get(url, accept=ACCEPT, max_bytes=MAX_BYTES, public_only=True)
+    except (
+        http.UpstreamUnavailable,
+        http.MetadataNotFound,
+        http.MetadataInvalid,
+    ) as error:
+        raise ImageUnavailable(f"The image could not be fetched: {error}") from error
+    declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    sniffed = _image_type(response.content)
+    if not declared.startswith("image/") or sniffed is None:
+        raise ImageUnavailable(
+            f"{host} sent {declared or 'something'} that is not a PNG, JPEG, GIF "
+            "or WebP image; only those are shown."
+        )
+    return Image(sniffed, response.content)
+
+
+def _image_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next(
+        (kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None
+    )
+
+
+class ProxyOutsideImages(Filter):
+    """An html5lib filter (for bleach's Cleaner, after sanitising) that points each
+    outside image at the app's proxy."""
+
+    def __iter__(self) -> Iterator[dict]:
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
+                src = token["data"].get((None, "src"))
+                if src and is_outside(src):
+                    token["data"][(None, "src")] = proxy_url(src)
+            yield token
