@@ -27,7 +27,7 @@ from django.template.loader_tags import IncludeNode
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route, sync_playwright
 
-from sections import assembly, authors, rendering, spreadsheets
+from sections import assembly, authors, images, rendering, spreadsheets
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -341,7 +341,9 @@ def standalone_html(
             "manuscript": manuscript,
             "render": render,
             "byline": authors.display(render.authors),
-            "body_html": assembly.body_html(render),
+            "body_html": rendering.mark_fragment_safe(
+                images.inlined(assembly.body_html(render))
+            ),
             "bibliography_html": rendering.mark_fragment_safe(render.bibliography_html),
             "content_security_policy": _standalone_policy(hashes),
         },

@@ -14,15 +14,17 @@ the app fetch an address no body names (the app is not an open proxy).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bleach import html5lib_shim
 from bleach.html5lib_shim import Filter
 from django.core import signing
 from django.core.cache import cache
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from sections.citations import http
 from sections.exceptions import ReviewappError
@@ -148,4 +150,54 @@ class ProxyOutsideImages(Filter):
                 src = token["data"].get((None, "src"))
                 if src and is_outside(src):
                     token["data"][(None, "src")] = proxy_url(src)
+            yield token
+
+
+def inlined(fragment_html: str) -> str:
+    """Assembled HTML with each proxied image as a data: URI, for a page read away
+    from the site (the standalone export, the PDF), which may request nothing.
+
+    Fetched as the proxy fetches (the one client, the cache); an image that can't be
+    had keeps its proxy URL, which such a page's policy refuses: its alt text shows.
+    """
+    proxy_prefix = reverse("sections:media-proxy", args=["-"]).removesuffix("-/")
+    if proxy_prefix not in fragment_html:
+        return fragment_html
+    # A step on the parsed tree, never a regex over HTML: the parser and serializer
+    # bleach's Cleaner uses, with no sanitising (the HTML is ours, sanitised already).
+    parser = html5lib_shim.BleachHTMLParser(
+        tags=None, strip=False, consume_entities=False, namespaceHTMLElements=False
+    )
+    tokens = _InlineProxiedImages(
+        source=html5lib_shim.getTreeWalker("etree")(parser.parseFragment(fragment_html))
+    )
+    serializer = html5lib_shim.BleachHTMLSerializer(
+        quote_attr_values="always",
+        omit_optional_tags=False,
+        escape_lt_in_attrs=True,
+        resolve_entities=False,
+        sanitize=False,
+        alphabetical_attributes=False,
+    )
+    return serializer.render(tokens)
+
+
+def _data_uri(src: str) -> str | None:
+    try:
+        match = resolve(urlsplit(src).path)
+        if match.url_name != "media-proxy":
+            return None
+        image = fetch(source_of(match.kwargs["token"]))
+    except (Resolver404, signing.BadSignature, ImageUnavailable):
+        return None
+    return f"data:{image.content_type};base64,{base64.b64encode(image.data).decode()}"
+
+
+class _InlineProxiedImages(Filter):
+    def __iter__(self) -> Iterator[dict]:
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
+                src = token["data"].get((None, "src"))
+                if src and (data := _data_uri(src)):
+                    token["data"][(None, "src")] = data
             yield token

@@ -3,12 +3,14 @@ browsers never ask the other host, so it cannot count or follow them."""
 
 from __future__ import annotations
 
+import base64
 import re
 import struct
 import zlib
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from tests.factories import make_manuscript, make_section
 
@@ -72,6 +74,26 @@ def test_an_outside_image_is_served_by_the_app_without_the_readers_identity(
     assert "Referer" not in request.headers
     assert request.headers["User-Agent"].startswith("Reviewapp/")
     assert "Set-Cookie" not in response.headers
+
+
+def test_the_html_export_carries_the_outside_image_inline(
+    db, image_host, contributor_client
+):
+    image = png()
+    image_host.expect_request("/figure.png").respond_with_data(
+        image, content_type="image/png"
+    )
+    manuscript = make_manuscript("Illustrated review")
+    outside = image_host.url_for("/figure.png")
+    make_section(manuscript, "Intro", body=f"![Figure 1]({outside})")
+
+    page = contributor_client.get(
+        reverse("sections:export", args=[manuscript.slug, "html"])
+    ).content.decode()
+
+    [src] = re.findall(r'<img[^>]*\ssrc="([^"]+)"', page)
+    assert src == "data:image/png;base64," + base64.b64encode(image).decode()
+    assert outside not in page
 
 
 def test_a_tampered_or_made_up_image_token_is_404(db, image_host, client):
