@@ -5,31 +5,12 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_manuscript, make_section
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A small valid PNG, all red."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\0" + b"\xff\0\0" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+from tests.factories import make_manuscript, make_section, png
 
 
 @pytest.fixture
@@ -80,11 +61,11 @@ def test_the_html_export_carries_the_outside_image_inline(
     db, image_host, contributor_client
 ):
     image = png()
-    image_host.expect_request("/figure.png").respond_with_data(
+    image_host.expect_request("/exported-figure.png").respond_with_data(
         image, content_type="image/png"
     )
     manuscript = make_manuscript("Illustrated review")
-    outside = image_host.url_for("/figure.png")
+    outside = image_host.url_for("/exported-figure.png")
     make_section(manuscript, "Intro", body=f"![Figure 1]({outside})")
 
     page = contributor_client.get(
@@ -98,7 +79,7 @@ def test_the_html_export_carries_the_outside_image_inline(
 
 def test_a_tampered_or_made_up_image_token_is_404(db, image_host, client):
     manuscript = make_manuscript("Illustrated review")
-    outside = image_host.url_for("/figure.png")
+    outside = image_host.url_for("/tampered-figure.png")
     make_section(manuscript, "Intro", body=f"![Figure 1]({outside})")
     [src] = proxied_sources(client)
     token = src.removeprefix("/media-proxy/").strip("/")
@@ -124,11 +105,11 @@ def test_a_tampered_or_made_up_image_token_is_404(db, image_host, client):
 def test_anything_but_a_raster_image_is_refused_with_a_message(
     db, image_host, client, content_type, body
 ):
-    image_host.expect_request("/thing").respond_with_data(
-        body, content_type=content_type
-    )
+    # Its own address: the cache outlives a test (LocMemCache storage is global).
+    path = f"/thing-{len(body)}"
+    image_host.expect_request(path).respond_with_data(body, content_type=content_type)
     manuscript = make_manuscript("Illustrated review")
-    make_section(manuscript, "Intro", body=f"![x]({image_host.url_for('/thing')})")
+    make_section(manuscript, "Intro", body=f"![x]({image_host.url_for(path)})")
     [src] = proxied_sources(client)
 
     response = client.get(src)
@@ -141,7 +122,9 @@ def test_anything_but_a_raster_image_is_refused_with_a_message(
 def test_an_image_on_a_private_address_is_not_fetched(db, httpserver, client):
     # The guard as production has it: 127.0.0.1 is not the public web.
     manuscript = make_manuscript("Illustrated review")
-    make_section(manuscript, "Intro", body=f"![x]({httpserver.url_for('/x.png')})")
+    make_section(
+        manuscript, "Intro", body=f"![x]({httpserver.url_for('/private.png')})"
+    )
     [src] = proxied_sources(client)
 
     response = client.get(src)
