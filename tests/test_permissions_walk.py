@@ -7,12 +7,20 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, releases
+from sections import claims, comments, images, releases
 from sections import urls as section_urls
 from sections.models import Claim
-from tests.factories import make_user
+from tests.factories import make_user, png
 
-PUBLIC = {"home", "healthz", "preview", "release", "release-compare", "public-search"}
+PUBLIC = {
+    "home",
+    "healthz",
+    "preview",
+    "release",
+    "release-compare",
+    "public-search",
+    "media-proxy",  # its signed token is the permission (sections/images.py)
+}
 MAINTAINERS_ONLY = {
     "section-visibility",
     "references-retry-failed",
@@ -57,6 +65,7 @@ READ_ONLY = {
     "release-compare",
     "releases",
     "export",
+    "media-proxy",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 # Pages only maintainers see and post: GET shows the form, POST saves it.
@@ -64,8 +73,13 @@ MAINTAINER_PAGES = {"author-list"}
 
 
 @pytest.fixture
-def world(seed):
+def world(seed, httpserver, settings):
     """One object of each kind a URL names, none of them the contributor's own."""
+    settings.CITATION_ALLOW_PRIVATE_URLS = True  # the image is served on 127.0.0.1
+    httpserver.expect_request("/walk.png").respond_with_data(
+        png(), content_type="image/png"
+    )
+    image = images.proxy_url(httpserver.url_for("/walk.png"))
     section = seed.sections.get(title="Protein secondary and tertiary structure")
     someone = make_user("someone@example.org")
     claim = claims.claim(section, by=someone)
@@ -80,6 +94,7 @@ def world(seed):
         "reference": seed.references.first().pk,
         "name": release.name,
         "format": "markdown",
+        "token": image.removeprefix("/media-proxy/").strip("/"),
     }
 
 
