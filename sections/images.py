@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,29 +57,31 @@ class Image:
     data: bytes
 
 
-def is_outside(src: str) -> bool:
-    """Whether src names another host (http, https or protocol-relative); a path on
-    our own site is left alone."""
-    parts = urlsplit(_as_browsers_read(src))
-    return bool(parts.netloc) and parts.scheme in ("", "http", "https")
-
-
-def proxy_url(src: str) -> str:
-    """The app's URL for the outside image src, signed so only this function makes one."""
-    url = _as_browsers_read(src)
+def outside_url(src: str) -> str | None:
+    """The absolute URL of the image src names on another host, read as a browser
+    reads it; None for a path on our own site."""
+    # As a browser reads the attribute (bleach leaves character references as they
+    # are: "ht&#9;tps:" is "https:"), then as the URL standard parses it: tabs and
+    # newlines dropped, a backslash is a slash ("/\\host/x.png" is another host),
+    # spaces around it trimmed, and the slashes after "https:" optional
+    # ("https:host/x.png" names a host too).
+    url = html.unescape(src).translate(_IGNORED).replace("\\", "/").strip()
+    scheme, colon, rest = url.partition(":")
+    if colon and scheme.lower() in ("http", "https"):
+        return f"{scheme.lower()}://{rest.lstrip('/')}"
     if url.startswith("//"):
-        url = "https:" + url
-    token = signing.Signer(salt=SALT).sign_object(url)
-    return reverse("sections:media-proxy", args=[token])
-
-
-def _as_browsers_read(src: str) -> str:
-    # As the URL standard parses it: tabs and newlines dropped, a backslash is a
-    # slash ("/\\host/x.png" is another host), spaces around it trimmed.
-    return src.translate(_IGNORED).replace("\\", "/").strip()
+        return "https:" + url
+    return None
 
 
 _IGNORED = str.maketrans("", "", "\t\n\r")
+
+
+def proxy_url(url: str) -> str:
+    """The app's address for the image at url (absolute), signed: only the renderer
+    calls this, so only images a body shows can be fetched."""
+    token = signing.Signer(salt=SALT).sign_object(url)
+    return reverse("sections:media-proxy", args=[token])
 
 
 def source_of(token: str) -> str:
@@ -148,8 +151,8 @@ class ProxyOutsideImages(Filter):
         for token in super().__iter__():
             if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
                 src = token["data"].get((None, "src"))
-                if src and is_outside(src):
-                    token["data"][(None, "src")] = proxy_url(src)
+                if src and (url := outside_url(src)):
+                    token["data"][(None, "src")] = proxy_url(url)
             yield token
 
 

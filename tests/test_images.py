@@ -57,6 +57,23 @@ def test_an_outside_image_is_served_by_the_app_without_the_readers_identity(
     assert "Set-Cookie" not in response.headers
 
 
+def test_every_way_of_naming_another_host_points_at_the_app(db, client):
+    sneaky = [
+        "//cdn.example.org/a.png",  # the page's own scheme
+        "/\\cdn.example.org/b.png",  # a backslash is a slash to browsers
+        "https:cdn.example.org/c.png",  # the slashes are optional
+        "ht&#9;tps://cdn.example.org/d.png",  # a tab (as an entity) is dropped
+        " HTTPS://cdn.example.org/e.png",
+    ]
+    body = "\n\n".join(f'<img src="{src}" alt="x">' for src in sneaky)
+    make_section(make_manuscript("Illustrated review"), "Intro", body=body)
+
+    sources = proxied_sources(client)
+
+    assert len(sources) == len(sneaky)
+    assert all(src.startswith("/media-proxy/") for src in sources), sources
+
+
 def test_the_html_export_carries_the_outside_image_inline(
     db, image_host, contributor_client
 ):
