@@ -161,7 +161,7 @@ def inlined(fragment_html: str) -> str:
     from the site (the standalone export, the PDF), which may request nothing.
 
     Fetched as the proxy fetches (the one client, the cache); an image that can't be
-    had keeps its proxy URL, which such a page's policy refuses: its alt text shows.
+    had loses its source, so the page names no address: its alt text shows.
     """
     proxy_prefix = reverse("sections:media-proxy", args=["-"]).removesuffix("-/")
     if proxy_prefix not in fragment_html:
@@ -185,15 +185,20 @@ def inlined(fragment_html: str) -> str:
     return serializer.render(tokens)
 
 
-def _data_uri(src: str) -> str | None:
+def _data_uri(token: str) -> str | None:
     try:
-        match = resolve(urlsplit(src).path)
-        if match.url_name != "media-proxy":
-            return None
-        image = fetch(source_of(match.kwargs["token"]))
-    except (Resolver404, signing.BadSignature, ImageUnavailable):
+        image = fetch(source_of(token))
+    except (signing.BadSignature, ImageUnavailable):
         return None
     return f"data:{image.content_type};base64,{base64.b64encode(image.data).decode()}"
+
+
+def _proxy_token(src: str) -> str | None:
+    try:
+        match = resolve(urlsplit(src).path)
+    except Resolver404:
+        return None
+    return match.kwargs["token"] if match.url_name == "media-proxy" else None
 
 
 class _InlineProxiedImages(Filter):
@@ -201,6 +206,10 @@ class _InlineProxiedImages(Filter):
         for token in super().__iter__():
             if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
                 src = token["data"].get((None, "src"))
-                if src and (data := _data_uri(src)):
-                    token["data"][(None, "src")] = data
+                if src and (proxied := _proxy_token(src)):
+                    if data := _data_uri(proxied):
+                        token["data"][(None, "src")] = data
+                    else:
+                        # Nothing to point at away from the site: the alt text shows.
+                        del token["data"][(None, "src")]
             yield token

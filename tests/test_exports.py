@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -309,7 +311,7 @@ def test_a_zip_of_a_whole_repository_imports_its_content_folder(seed, tmp_path):
 
 @pytest.mark.browser
 def test_the_printed_pdf_runs_no_script_and_fetches_nothing_the_page_names(
-    contributor_client, settings, httpserver
+    contributor_client, settings, httpserver, tmp_path
 ):
     if not Path(settings.CHROMIUM_PATH).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -348,3 +350,10 @@ def test_the_printed_pdf_runs_no_script_and_fetches_nothing_the_page_names(
     assert [entry[0].path for entry in httpserver.log] == []
     assert response.status_code == 200, response.content[:300]
     assert response.content.startswith(b"%PDF")
+    if shutil.which("pdftotext"):  # poppler-utils, where installed
+        printed = tmp_path / "printed.pdf"
+        printed.write_bytes(response.content)
+        text = subprocess.run(
+            ["pdftotext", str(printed), "-"], capture_output=True, check=True, text=True
+        ).stdout
+        assert "Printed without calling out." in text

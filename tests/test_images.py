@@ -94,6 +94,22 @@ def test_the_html_export_carries_the_outside_image_inline(
     assert outside not in page
 
 
+def test_an_image_the_app_cannot_fetch_leaves_its_alt_text_in_the_export(
+    db, httpserver, contributor_client
+):
+    manuscript = make_manuscript("Illustrated review")
+    unreachable = httpserver.url_for("/private-figure.png")  # refused by the guard
+    make_section(manuscript, "Intro", body=f"![Figure 1: survival]({unreachable})")
+
+    page = contributor_client.get(
+        reverse("sections:export", args=[manuscript.slug, "html"])
+    ).content.decode()
+
+    assert '<img alt="Figure 1: survival">' in page
+    assert "/media-proxy/" not in page
+    assert unreachable not in page
+
+
 def test_a_tampered_or_made_up_image_token_is_404(db, image_host, client):
     manuscript = make_manuscript("Illustrated review")
     outside = image_host.url_for("/tampered-figure.png")
