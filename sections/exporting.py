@@ -394,6 +394,7 @@ class ExportUnavailable(ReviewappError):
 
 
 PDF_TIMEOUT_SECONDS = 120
+PDF_MARGINS = {"top": "0.4in", "right": "0.4in", "bottom": "0.4in", "left": "0.4in"}
 # The print browser's flags, as the browser tests launch it. Every host name resolves
 # to nothing: a second wall behind the route that refuses every request (below).
 PDF_CHROMIUM_ARGS = [
@@ -441,7 +442,9 @@ def pdf(manuscript: Manuscript, render: ManuscriptRender | None = None) -> bytes
                     page = context.new_page()
                     page.set_default_timeout(timeout_ms)
                     page.set_content(page_html, wait_until="load")
-                    printed = page.pdf()
+                    # Chromium's own default margins, as its --print-to-pdf
+                    # prints (Playwright's default is none: text at the edge).
+                    printed = page.pdf(margin=PDF_MARGINS)
                 finally:
                     browser.close()
         except PlaywrightError as error:  # not runnable, crashed, or timed out
