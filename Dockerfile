@@ -14,7 +14,8 @@ RUN groupadd --system reviewapp \
     && useradd --system --gid reviewapp --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin reviewapp
 
-# Chromium prints PDF exports (the worker runs it headless); fonts for its text.
+# Chromium prints PDF exports (the worker runs it headless, through Playwright from
+# requirements.txt, which uses this browser and never downloads one); fonts for its text.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends chromium fonts-liberation \
     && rm -rf /var/lib/apt/lists/*

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import io
 import json
 import os
 import re
-import subprocess
 import tempfile
 import unicodedata
 import zipfile
@@ -24,8 +24,10 @@ from django.core.cache import cache
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.template.loader_tags import IncludeNode
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Route, sync_playwright
 
-from sections import assembly, authors, rendering, spreadsheets
+from sections import assembly, authors, images, rendering, spreadsheets
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -314,29 +316,53 @@ def standalone_html(
     manuscript: Manuscript, render: ManuscriptRender | None = None
 ) -> str:
     """The public preview (`render`, or the current one) as one file that needs
-    nothing else: its CSS inlined, no links back to the site, so it opens offline."""
+    nothing else: its CSS inlined, no links back to the site, so it opens offline.
+
+    Its own Content-Security-Policy, as a meta tag, allows its inline styles (by
+    hash) and data: images and nothing else: opened from disk or printed, it runs no
+    script and requests nothing, whatever a body holds.
+    """
     render = render or assembly.assemble(
         manuscript, audience=ManuscriptRender.Audience.PUBLIC
     )
+    styles, hashes = [], []
+    for name in STANDALONE_CSS:
+        path = finders.find(name)
+        css = Path(path).read_text(encoding="utf-8") if path else ""
+        # A stylesheet can't end the <style> element early, whatever it holds.
+        content = "\n" + css.replace("</", "<\\/") + "\n"
+        digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
+        hashes.append(f"'sha256-{digest}'")
+        media = ' media="print"' if "print" in name else ""
+        styles.append(f"<style{media}>{content}</style>")
     page = render_to_string(
         "sections/standalone.html",
         {
             "manuscript": manuscript,
             "render": render,
             "byline": authors.display(render.authors),
-            "body_html": assembly.body_html(render),
+            "body_html": rendering.mark_fragment_safe(
+                images.inlined(assembly.body_html(render))
+            ),
             "bibliography_html": rendering.mark_fragment_safe(render.bibliography_html),
+            "content_security_policy": _standalone_policy(hashes),
         },
     )
-    styles = []
-    for name in STANDALONE_CSS:
-        path = finders.find(name)
-        css = Path(path).read_text(encoding="utf-8") if path else ""
-        # A stylesheet can't end the <style> element early, whatever it holds.
-        css = css.replace("</", "<\\/")
-        media = ' media="print"' if "print" in name else ""
-        styles.append(f"<style{media}>\n{css}\n</style>")
     return page.replace("<!-- inline styles -->", "\n".join(styles), 1)
+
+
+def _standalone_policy(style_hashes: list[str]) -> str:
+    # A meta policy cannot say frame-ancestors; a file opened from disk has no
+    # framer to fear. form-action and base-uri are not covered by default-src.
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src {' '.join(style_hashes)}",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -368,53 +394,72 @@ class ExportUnavailable(ReviewappError):
 
 
 PDF_TIMEOUT_SECONDS = 120
+PDF_MARGINS = {"top": "0.4in", "right": "0.4in", "bottom": "0.4in", "left": "0.4in"}
+# The print browser's flags, as the browser tests launch it. Every host name resolves
+# to nothing: a second wall behind the route that refuses every request (below).
+PDF_CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 
 
 def pdf(manuscript: Manuscript, render: ManuscriptRender | None = None) -> bytes:
     """The standalone HTML printed by headless Chromium, with print.css applied.
 
-    Raises ExportUnavailable when Chromium is missing or fails; runs a subprocess,
-    so it belongs in a command or a task (`print_pdf`), not in a web request.
+    Printed with JavaScript off and every request refused: the page is handed over
+    as a string, its CSS is inline, so whatever a body names (an image on an
+    internal host, a frame, a font, a redirect) is never fetched by the server.
+    Raises ExportUnavailable when Chromium is missing or fails; runs a browser, so
+    it belongs in a command or a task (`print_pdf`), not in a web request.
     """
     chromium = Path(settings.CHROMIUM_PATH)
     if not chromium.exists():
         raise ExportUnavailable(
             f"PDF export needs Chromium at {chromium} (apt-get install chromium)."
         )
-    with tempfile.TemporaryDirectory(prefix="export-pdf-") as folder:
-        page = Path(folder) / "manuscript.html"
-        out = Path(folder) / "manuscript.pdf"
-        page.write_text(standalone_html(manuscript, render), encoding="utf-8")
+    # Read before the browser starts: Playwright's sync API runs an event loop in
+    # this thread, inside which Django refuses database queries.
+    page_html = standalone_html(manuscript, render)
+    timeout_ms = PDF_TIMEOUT_SECONDS * 1000
+    with tempfile.TemporaryDirectory(prefix="export-pdf-") as home:
         try:
-            subprocess.run(
-                [
-                    str(chromium),
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--no-pdf-header-footer",
-                    f"--user-data-dir={folder}/profile",
-                    f"--print-to-pdf={out}",
-                    page.as_uri(),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=PDF_TIMEOUT_SECONDS,
-                # The app's user may have no home (the image's has none).
-                env={**os.environ, "HOME": folder},
-            )
-        except (
-            OSError,  # not an executable, or not one we may run
-            subprocess.CalledProcessError,
-            subprocess.TimeoutExpired,
-        ) as error:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(chromium),
+                    args=PDF_CHROMIUM_ARGS,
+                    timeout=timeout_ms,
+                    # The app's user may have no home (the image's has none).
+                    env={**os.environ, "HOME": home},
+                )
+                try:
+                    context = browser.new_context(
+                        java_script_enabled=False, service_workers="block"
+                    )
+                    context.route("**/*", _refuse_request)
+                    page = context.new_page()
+                    page.set_default_timeout(timeout_ms)
+                    page.set_content(page_html, wait_until="load")
+                    # Chromium's own default margins, as its --print-to-pdf
+                    # prints (Playwright's default is none: text at the edge).
+                    printed = page.pdf(margin=PDF_MARGINS)
+                finally:
+                    browser.close()
+        except PlaywrightError as error:  # not runnable, crashed, or timed out
             raise ExportUnavailable(
                 f"Chromium could not print the PDF: {error}"
             ) from error
-        if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
-            raise ExportUnavailable("Chromium ran but wrote no PDF.")
-        return out.read_bytes()
+    if not printed.startswith(b"%PDF"):
+        raise ExportUnavailable("Chromium ran but wrote no PDF.")
+    return printed
+
+
+def _refuse_request(route: Route) -> None:
+    # The page needs nothing from anywhere: set_content is not a request, and its
+    # styles are inline.
+    route.abort("blockedbyclient")
 
 
 # PDF for the web: printed by a worker and kept in the cache, one per manuscript,

@@ -21,12 +21,12 @@ import markdown
 from bleach.css_sanitizer import CSSSanitizer
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, todos
+from sections import claims, images, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
@@ -162,6 +162,7 @@ def _sanitize(html_: str) -> str:
             css_sanitizer=NO_CSS,
             strip=True,
             strip_comments=True,
+            filters=[images.ProxyOutsideImages],
         )
     return _converters.cleaner.clean(html_)
 

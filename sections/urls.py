@@ -183,6 +183,11 @@ urlpatterns += [
     path("export/<slug:manuscript>/<slug:format>/", views.export, name="export"),
 ]
 
+# Images from other hosts, through the app
+urlpatterns += [
+    path("media-proxy/<str:signed>/", views.media_proxy, name="media-proxy"),
+]
+
 # Authors
 urlpatterns += [
     path("authors/of/<slug:manuscript>/", views.author_list, name="author-list"),

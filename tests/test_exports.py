@@ -6,17 +6,22 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 
-from sections import authors, exporting, importing
+from sections import assembly, authors, exporting, importing
 from sections.exceptions import ImportRejected
-from sections.models import Citation, Contributor, Reference
+from sections.models import Citation, Contributor, Reference, SectionRender
+from tests.factories import make_manuscript, make_section
 
 BYLINE = [
     {
@@ -302,3 +307,53 @@ def test_a_zip_of_a_whole_repository_imports_its_content_folder(seed, tmp_path):
         for name in exported.namelist():
             archive.writestr(f"manuscript-main/{name}", exported.read(name))
     assert importing.import_path(path).manuscript.title == title
+
+
+@pytest.mark.browser
+def test_the_printed_pdf_runs_no_script_and_fetches_nothing_the_page_names(
+    contributor_client, settings, httpserver, tmp_path
+):
+    if not Path(settings.CHROMIUM_PATH).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    httpserver.expect_request(re.compile("/.*")).respond_with_data(
+        "", content_type="image/png"
+    )
+    internal = httpserver.url_for("").rstrip("/")
+    manuscript = make_manuscript("Printed safely")
+    section = make_section(
+        manuscript,
+        "Intro",
+        body=f'Printed without calling out.\n\n<img src="{internal}/body.png" alt="">',
+    )
+    assembly.render_section(section)
+    # The sanitiser is the first wall; this is the second: markup that got past it,
+    # stored as the section's fragment, must neither run nor fetch when printed.
+    SectionRender.objects.filter(section=section).update(
+        html=Concat(
+            F("html"),
+            Value(
+                f'<img src="{internal}/fragment.png">'
+                f"<img src=x onerror=\"new Image().src='{internal}/onerror'\">"
+                f"<script>fetch('{internal}/script')</script>"
+                f'<iframe src="{internal}/frame"></iframe>'
+                f'<link rel="stylesheet" href="{internal}/style.css">'
+                f'<video poster="{internal}/poster"></video>'
+            ),
+        )
+    )
+    assert f"{internal}/frame" in exporting.standalone_html(manuscript)
+
+    response = contributor_client.get(
+        reverse("sections:export", args=[manuscript.slug, "pdf"])
+    )
+
+    assert [entry[0].path for entry in httpserver.log] == []
+    assert response.status_code == 200, response.content[:300]
+    assert response.content.startswith(b"%PDF")
+    if shutil.which("pdftotext"):  # poppler-utils, where installed
+        printed = tmp_path / "printed.pdf"
+        printed.write_bytes(response.content)
+        text = subprocess.run(
+            ["pdftotext", str(printed), "-"], capture_output=True, check=True, text=True
+        ).stdout
+        assert "Printed without calling out." in text

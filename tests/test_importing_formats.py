@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 
+import pytest
+
 from sections import importing
-from sections.models import Contributor, Reference
+from sections.exceptions import ImportRejected
+from sections.models import Contributor, Manuscript, Reference
 
 MARKDOWN = textwrap.dedent(
     """\
@@ -127,6 +131,49 @@ def test_manubot_content_folder_imports_files_in_order_with_its_metadata(db, tmp
         "cgreene",
         None,
     )
+
+
+def test_manubot_manual_records_are_cleaned_as_fetched_ones_are(db, tmp_path, client):
+    root = write_content_folder(tmp_path / "repo")
+    (root / "content" / "manual-references.json").write_text(
+        json.dumps(
+            [
+                {
+                    "id": "raw:notes-2017",
+                    "type": "journal-article",  # Crossref's name, not CSL's
+                    "title": ["Meeting notes", "a second title"],
+                    "container-title": {"en": "Lab Journal"},
+                    "volume": 12,
+                    "author": [
+                        {"family": "Greene", "given": ["Casey", "S."]},
+                        "not a name",
+                    ],
+                    "publisher": {"name": "Penn"},
+                    "issued": {"date-parts": [["2017", "13"]]},
+                }
+            ]
+        )
+    )
+    importing.import_path(root)
+
+    page = client.get("/preview/").content.decode()
+    bibliography = html.unescape(page[page.index('id="references"') :])
+
+    assert "Meeting notes" in bibliography
+    assert "2017" in bibliography
+    for python_repr in ["{'", "['", "Lab Journal", "Penn"]:
+        assert python_repr not in bibliography
+
+
+def test_a_manubot_record_without_a_usable_title_is_refused_in_one_line(db, tmp_path):
+    root = write_content_folder(tmp_path / "repo")
+    (root / "content" / "manual-references.json").write_text(
+        json.dumps([{"id": "raw:notes-2017", "title": {"en": "Meeting notes"}}])
+    )
+
+    with pytest.raises(ImportRejected, match=r"^manual-references.json: .*no title"):
+        importing.import_path(root)
+    assert not Manuscript.objects.exists()
 
 
 def test_todo_notes_in_markdown_become_todo_items(db, tmp_path):

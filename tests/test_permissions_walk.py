@@ -7,14 +7,23 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, contributors, releases
+from sections import claims, comments, contributors, images, releases
 from sections import urls as section_urls
 from sections.models import Claim
-from tests.factories import make_user
+from tests.factories import make_user, png
 
-PUBLIC = {"home", "healthz", "preview", "release", "release-compare", "public-search"}
-# Read with the token in the address, whoever holds it (a feed reader has no session).
-PUBLIC |= {"activity-atom-private"}
+PUBLIC = {
+    "home",
+    "healthz",
+    "preview",
+    "release",
+    "release-compare",
+    "public-search",
+    "media-proxy",  # its signed token is the permission (sections/images.py)
+    # Read with the token in the address, whoever holds it (a feed reader has no
+    # session).
+    "activity-atom-private",
+}
 MAINTAINERS_ONLY = {
     "section-visibility",
     "references-retry-failed",
@@ -60,6 +69,7 @@ READ_ONLY = {
     "release-compare",
     "releases",
     "export",
+    "media-proxy",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 # Pages only maintainers see and post: GET shows the form, POST saves it.
@@ -67,8 +77,13 @@ MAINTAINER_PAGES = {"author-list"}
 
 
 @pytest.fixture
-def world(seed):
+def world(seed, httpserver, settings):
     """One object of each kind a URL names, none of them the contributor's own."""
+    settings.CITATION_ALLOW_PRIVATE_URLS = True  # the image is served on 127.0.0.1
+    httpserver.expect_request("/walk.png").respond_with_data(
+        png(), content_type="image/png"
+    )
+    image = images.proxy_url(httpserver.url_for("/walk.png"))
     section = seed.sections.get(title="Protein secondary and tertiary structure")
     someone = make_user("someone@example.org")
     claim = claims.claim(section, by=someone)
@@ -84,6 +99,7 @@ def world(seed):
         "name": release.name,
         "format": "markdown",
         "token": contributors.feed_token(contributors.for_user(someone)),
+        "signed": image.removeprefix("/media-proxy/").strip("/"),
     }
 
 

@@ -78,6 +78,7 @@ CSL_TEXT = (
     "language",
     "note",
     "event",
+    "status",
 )
 CSL_NAMES = ("author", "editor")
 NAME_PARTS = (

@@ -22,7 +22,7 @@ import yaml
 from sections.citations.keys import standardize
 from sections.exceptions import ImportRejected
 from sections.importing import markdown
-from sections.importing.parsed import ParsedManuscript, ParsedReference
+from sections.importing.parsed import ParsedManuscript, ParsedReference, csl_record
 
 IMPORTED_REFERENCES = "manual-references-imported.json"
 CONTENT_FILE = re.compile(r"^\d+\..+\.md$")
@@ -86,9 +86,8 @@ def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
             )
         for item in items:
             key = standardize(str(item["id"]))
-            references.append(
-                ParsedReference(key=key, csl={**item, "id": key}, is_manual=is_manual)
-            )
+            csl = csl_record(item, key=key, source=path.name)
+            references.append(ParsedReference(key=key, csl=csl, is_manual=is_manual))
     return references
 
 

@@ -15,7 +15,12 @@ import yaml
 
 from sections.citations.keys import standardize
 from sections.exceptions import ImportRejected
-from sections.importing.parsed import ParsedManuscript, ParsedReference, ParsedSection
+from sections.importing.parsed import (
+    ParsedManuscript,
+    ParsedReference,
+    ParsedSection,
+    csl_record,
+)
 from sections.importing.plaintext import FRONT_MATTER_TITLE
 
 ATX_HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
@@ -128,5 +133,6 @@ def _references(items: list) -> list[ParsedReference]:
                 "Every entry in 'references' needs an 'id' (its citekey)."
             )
         key = standardize(str(item["id"]))
-        references.append(ParsedReference(key=key, csl={**item, "id": key}))
+        csl = csl_record(item, key=key, source="The front matter's references")
+        references.append(ParsedReference(key=key, csl=csl))
     return references

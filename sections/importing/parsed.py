@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sections.citations.http import MetadataInvalid
+from sections.citations.resolve import clean_csl
+from sections.exceptions import ImportRejected
+
 
 @dataclass
 class ParsedSection:
@@ -31,3 +35,16 @@ class ParsedManuscript:
     authors: list[dict] = field(default_factory=list)
     # Numbered citations the text used that its reference list does not have.
     notes: list[str] = field(default_factory=list)
+
+
+def csl_record(item: dict, *, key: str, source: str) -> dict:
+    """An imported CSL record, cleaned as fetched and hand-entered ones are
+    (`resolve.clean_csl`: CSL variables only, as text), id'd by key.
+
+    Raises ImportRejected naming source (a file, the front matter) for a record
+    with no usable title.
+    """
+    try:
+        return clean_csl(item, key=key)
+    except MetadataInvalid as error:
+        raise ImportRejected(f"{source}: {error}") from error

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from sections.citations.keys import standardize
 from sections.exceptions import ImportRejected
-from sections.importing.parsed import ParsedReference
+from sections.importing.parsed import ParsedReference, csl_record
 
 ENTRY = re.compile(r"^(?P<number>\d{1,4})\.\s+(?P<text>\S.*)$", re.DOTALL)
 DOI = re.compile(r"\s*\(doi:\s*(?P<doi>10\.\S+)\)\s*$", re.IGNORECASE)
@@ -77,7 +77,7 @@ def _parse_entry(number: int, text: str, used_keys: set[str]) -> ParsedReference
             # No journal, no DOI: CSL's "article" would print "Preprint at".
             csl["type"] = "manuscript"
         key = _tag_key(number, csl, used_keys)
-    csl["id"] = key
+    csl = csl_record(csl, key=key, source=f"Reference {number}")
     return ParsedReference(key=key, csl=csl, original_text=text, number=number)
 
 
