@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from reviewapp.celery import app as celery_app
@@ -30,6 +31,9 @@ def fresh_cache(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
+    # Local-memory caches of one name share their storage in the process, so the
+    # override alone would hand this test what the previous one cached.
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

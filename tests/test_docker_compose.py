@@ -25,7 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 APP_SERVICES = sorted(name for name, service in SERVICES.items() if "build" in service)
 DEPLOY_CHECK = "manage.py check --deploy --fail-level WARNING"
-WEB_STARTUP = [f"python {DEPLOY_CHECK}", "python manage.py migrate --noinput"]
+WEB_STARTUP = [
+    f"python {DEPLOY_CHECK}",
+    "python manage.py migrate --noinput",
+    "python manage.py render_manuscripts",
+]
 
 
 def settings_env_names() -> set[str]:
