@@ -92,7 +92,11 @@ def fetch(reference: Reference, *, owner: str) -> float | None:
             return error.retry_after  # nothing was sent: not a try
         except http.UpstreamUnavailable as error:
             return record_unavailable(reference, error)
-        except (http.MetadataNotFound, http.MetadataInvalid) as error:
+        except (
+            http.MetadataNotFound,
+            http.MetadataInvalid,
+            http.AddressRefused,
+        ) as error:
             record_failure(reference, str(error))
             return None
         record_fetched(reference, fetched)
@@ -117,6 +121,10 @@ def fetch_arxiv(references: list[Reference], *, owner: str) -> float | None:
         except http.UpstreamUnavailable as error:
             delays = [record_unavailable(r, error) for r in mine]
             return max((d for d in delays if d is not None), default=retry_after)
+        except http.AddressRefused as error:
+            for reference in mine:
+                record_failure(reference, str(error))
+            return retry_after
         for arxiv_id, reference in ids.items():
             answer = answers.get(arxiv_id)
             if isinstance(answer, resolve.Fetched):
