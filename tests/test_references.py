@@ -4,6 +4,7 @@ from the (local, recorded) services, and failures become states with reasons."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -318,3 +319,50 @@ def test_removing_a_manual_record_queues_the_reference_for_fetching(
     reference.refresh_from_db()
     assert reference.state == Reference.State.RESOLVED
     assert reference.csl["title"] == "The Structure of Ordinary Water"
+
+
+def test_resolve_references_waits_out_a_rate_limit_and_retries_in_the_same_run(
+    upstream, settings, section, contributor, django_capture_on_commit_callbacks
+):
+    settings.CITATION_BACKOFF_BASE = 0  # the service's own Retry-After is the wait
+    upstream.expect_ordered_request(f"/{WATER}").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
+    serve_doi(upstream, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+    out, progress = StringIO(), StringIO()
+
+    call_command("resolve_references", "--max-wait", "30", stdout=out, stderr=progress)
+
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.RESOLVED
+    assert "1 waiting 1 s to retry" in progress.getvalue()
+    assert out.getvalue().startswith("Resolved 1, failed 0, still waiting 0")
+    assert len(upstream.log) == 2
+
+
+def test_a_reference_whose_task_was_lost_is_queued_again_by_the_sweep(
+    upstream, settings, section, contributor, django_capture_on_commit_callbacks
+):
+    # Saved with nothing queued, as when the worker holding its task was killed.
+    serve_doi(upstream, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+    stuck_after = timedelta(seconds=settings.CITATION_PENDING_STUCK_AFTER)
+
+    assert references.requeue_stuck(now=timezone.now()) == 0  # not late yet
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = references.requeue_stuck(now=timezone.now() + stuck_after * 1.1)
+
+    assert requeued == 1
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.RESOLVED
