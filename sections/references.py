@@ -159,7 +159,7 @@ def fetching_all(keys: list[str], *, owner: str) -> Iterator[set[str]]:
         mark = _mark(key)
         held = cache.get(mark)
         if cache.add(mark, (owner, until), timeout=math.ceil(lifetime)) or (
-            held is not None and held[0] == owner
+            isinstance(held, tuple) and held[0] == owner
         ):
             ours.add(key)
     try:
@@ -178,7 +178,8 @@ def _is_being_fetched(key: str, *, now: datetime) -> bool:
     held = cache.get(_mark(key))
     if held is None:
         return False
-    if held[1] > now.timestamp():
+    # A mark without its time (written before marks carried one) is left to expire.
+    if not isinstance(held, tuple) or held[1] > now.timestamp():
         return True
     cache.delete(_mark(key))
     return False
