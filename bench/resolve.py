@@ -45,6 +45,8 @@ from sections import references  # noqa: E402
 from sections.models import Manuscript, Reference  # noqa: E402
 
 settings.DEBUG = False
+# The stand-in doi.org is on 127.0.0.1, which outbound requests otherwise refuse.
+settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 LATENCY = 0.1
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -120,7 +122,11 @@ def with_worker(upstream: SlowDoiOrg, count: int, pool: str) -> None:
     upstream.requests.clear()
     upstream.most_in_flight = 0
     celery_app.control.purge()
-    env = {**os.environ, "CITATION_DOI_URL": settings.CITATION_DOI_URL}
+    env = {
+        **os.environ,
+        "CITATION_DOI_URL": settings.CITATION_DOI_URL,
+        "OUTBOUND_ALLOWED_ADDRESSES": "127.0.0.1",
+    }
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "reviewapp", "worker"]
         + ["--pool", pool, "--concurrency", str(CONCURRENCY)]

@@ -202,6 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sections.tasks.retry_due_references",
         "schedule": env_int("CITATION_RETRY_EVERY", 900),
     },
+    # References a killed worker left waiting (sections.references.requeue_stuck).
+    "requeue-stuck-references": {
+        "task": "sections.tasks.requeue_stuck_references",
+        "schedule": env_int("CITATION_SWEEP_EVERY", 60),
+    },
     # Daily: each stale claim's claimant is emailed once (sections.claims).
     "notify-stale-claims": {
         "task": "sections.tasks.notify_stale_claims",
@@ -277,10 +282,13 @@ CITATION_EUTILS_URL = env_str(
 CITATION_ARXIV_URL = env_str("CITATION_ARXIV_URL", "https://export.arxiv.org")
 CITATION_ISBN_URL = env_str("CITATION_ISBN_URL", "https://www.googleapis.com/books/v1")
 CITATION_CONTACT_EMAIL = env_str("CITATION_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
-# Seconds to wait for a connection or for the next bytes of an answer; a larger
-# answer than CITATION_MAX_BYTES is refused. At most CITATION_MAX_PER_HOST requests
-# to one service are in flight at once, across all workers.
+# Seconds to wait for a connection or for the next bytes of an answer, and for the
+# whole look-up of one key (every request, redirect and fallback of it, however
+# slowly the bytes come); a larger answer than CITATION_MAX_BYTES is refused. At most
+# CITATION_MAX_PER_HOST requests to one service are in flight at once, across all
+# workers.
 CITATION_TIMEOUT = env_float("CITATION_TIMEOUT", 10.0)
+CITATION_DEADLINE = env_float("CITATION_DEADLINE", 3 * CITATION_TIMEOUT)
 CITATION_MAX_BYTES = env_int("CITATION_MAX_BYTES", 2_000_000)
 CITATION_MAX_PER_HOST = env_int("CITATION_MAX_PER_HOST", 8)
 
@@ -288,13 +296,28 @@ CITATION_MAX_PER_HOST = env_int("CITATION_MAX_PER_HOST", 8)
 # and when beat tries a failed one again. Automatic fetching after saves and imports
 # needs a worker: run eagerly it would hold the request, so the embedded default
 # leaves it to `manage.py resolve_references`.
-# url: keys are fetched only from public addresses; tests serve pages on 127.0.0.1.
-CITATION_ALLOW_PRIVATE_URLS = env_bool("CITATION_ALLOW_PRIVATE_URLS", False)
 CITATION_AUTO_RESOLVE = env_bool("CITATION_AUTO_RESOLVE", not CELERY_TASK_ALWAYS_EAGER)
 CITATION_MAX_ATTEMPTS = env_int("CITATION_MAX_ATTEMPTS", 6)
 CITATION_BACKOFF_BASE = env_int("CITATION_BACKOFF_BASE", 5)
 CITATION_BACKOFF_MAX = env_int("CITATION_BACKOFF_MAX", 600)
 CITATION_RETRY_FAILED_AFTER = env_int("CITATION_RETRY_FAILED_AFTER", 3600)
+# A waiting reference no one has touched for this long, with no fetch in progress
+# and no try scheduled, lost its task (a killed worker: the broker hands the task out
+# again only after the visibility timeout, an hour); beat's sweep, every
+# CITATION_SWEEP_EVERY seconds, queues it again. Far longer than one look-up takes.
+CITATION_PENDING_STUCK_AFTER = env_int(
+    "CITATION_PENDING_STUCK_AFTER", int(4 * CITATION_DEADLINE)
+)
+
+# Every outbound request (sections/citations/http.py) connects only to public
+# addresses. Tests serve recorded answers on 127.0.0.1 and name it here; an
+# allowance in production would reopen the door, so DEBUG=0 refuses one.
+OUTBOUND_ALLOWED_ADDRESSES = env_list("OUTBOUND_ALLOWED_ADDRESSES")
+if OUTBOUND_ALLOWED_ADDRESSES and not DEBUG:
+    raise ImproperlyConfigured(
+        "OUTBOUND_ALLOWED_ADDRESSES is for tests on this machine; with DEBUG=0 every "
+        "outbound request goes to public addresses only."
+    )
 
 # Production hardening; `manage.py check --deploy` passes with DEBUG=0 as the README says.
 if not DEBUG:

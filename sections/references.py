@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -92,7 +94,11 @@ def fetch(reference: Reference, *, owner: str) -> float | None:
             return error.retry_after  # nothing was sent: not a try
         except http.UpstreamUnavailable as error:
             return record_unavailable(reference, error)
-        except (http.MetadataNotFound, http.MetadataInvalid) as error:
+        except (
+            http.MetadataNotFound,
+            http.MetadataInvalid,
+            http.AddressRefused,
+        ) as error:
             record_failure(reference, str(error))
             return None
         record_fetched(reference, fetched)
@@ -117,6 +123,10 @@ def fetch_arxiv(references: list[Reference], *, owner: str) -> float | None:
         except http.UpstreamUnavailable as error:
             delays = [record_unavailable(r, error) for r in mine]
             return max((d for d in delays if d is not None), default=retry_after)
+        except http.AddressRefused as error:
+            for reference in mine:
+                record_failure(reference, str(error))
+            return retry_after
         for arxiv_id, reference in ids.items():
             answer = answers.get(arxiv_id)
             if isinstance(answer, resolve.Fetched):
@@ -139,17 +149,67 @@ def fetching(key: str, *, owner: str) -> Iterator[bool]:
 
 @contextmanager
 def fetching_all(keys: list[str], *, owner: str) -> Iterator[set[str]]:
-    # Long enough to outlast a fetch with its fallbacks; a dead holder's mark expires.
-    timeout = int(settings.CITATION_TIMEOUT * 4) + 5
+    # Outlasts the longest fetch: one look-up's whole budget (CITATION_DEADLINE, its
+    # fallbacks included) and the writes after it. A dead holder's mark expires, and
+    # the mark says when, for the sweep (`requeue_stuck`) to tell.
+    lifetime = settings.CITATION_DEADLINE + settings.CITATION_TIMEOUT
+    until = timezone.now().timestamp() + lifetime
     ours = set()
     for key in keys:
-        mark = f"citation-fetching:{key}"
-        if cache.add(mark, owner, timeout=timeout) or cache.get(mark) == owner:
+        mark = _mark(key)
+        held = cache.get(mark)
+        if cache.add(mark, (owner, until), timeout=math.ceil(lifetime)) or (
+            isinstance(held, tuple) and held[0] == owner
+        ):
             ours.add(key)
     try:
         yield ours
     finally:
-        cache.delete_many([f"citation-fetching:{key}" for key in ours])
+        cache.delete_many([_mark(key) for key in ours])
+
+
+def _mark(key: str) -> str:
+    return f"citation-fetching:{key}"
+
+
+def _is_being_fetched(key: str, *, now: datetime) -> bool:
+    """Whether a live "being fetched" mark holds the key at `now`; a mark past its
+    time (its holder died) is removed."""
+    held = cache.get(_mark(key))
+    if held is None:
+        return False
+    # A mark without its time (written before marks carried one) is left to expire.
+    if not isinstance(held, tuple) or held[1] > now.timestamp():
+        return True
+    cache.delete(_mark(key))
+    return False
+
+
+def requeue_stuck(*, now: datetime | None = None) -> int:
+    """Queue again the waiting references whose task was lost; returns how many.
+
+    A reference is stuck when it has waited longer than CITATION_PENDING_STUCK_AFTER
+    with no try scheduled since and no live "being fetched" mark: its worker was
+    killed, and the broker would hand the task out again only after its visibility
+    timeout (an hour). Beat runs this; a requeued reference counts as scheduled now,
+    so the next sweeps leave its task alone for as long again. Safe to run twice:
+    fetching is idempotent and one key is fetched once at a time.
+    """
+    now = now or timezone.now()
+    since = now - timedelta(seconds=settings.CITATION_PENDING_STUCK_AFTER)
+    stale = Reference.objects.waiting().filter(
+        Q(next_attempt_at__isnull=True, updated_at__lt=since)
+        | Q(next_attempt_at__lt=since)
+    )
+    stuck = [r for r in stale if not _is_being_fetched(r.key, now=now)]
+    if not stuck:
+        return 0
+    logger.warning("%d references waited past their time; queued again", len(stuck))
+    with transaction.atomic():
+        Reference.objects.filter(
+            pk__in=[r.pk for r in stuck], state=Reference.State.PENDING
+        ).update(next_attempt_at=now)
+        return queue(stuck)
 
 
 def record_fetched(reference: Reference, fetched: resolve.Fetched) -> None:
@@ -256,18 +316,37 @@ def retry(reference: Reference) -> None:
 
 def fetch_all(
     waiting: list[Reference], *, owner: str, progress: Callable[[int], object]
-) -> None:
+) -> list[tuple[float, list[Reference]]]:
     """Fetch references in this process, arXiv ids in batches, reporting how many
-    are done after each request (the `resolve_references` command)."""
+    are done after each request (the `resolve_references` command).
+
+    Returns the ones to try again, each batch with the seconds to wait first (an
+    outage's backoff or Retry-After, a busy host, a key fetched elsewhere).
+    """
+    again: list[tuple[float, list[Reference]]] = []
     arxiv = [r for r in waiting if r.prefix == "arxiv"]
     for start in range(0, len(arxiv), ARXIV_BATCH):
         batch = arxiv[start : start + ARXIV_BATCH]
-        fetch_arxiv(batch, owner=owner)
-        progress(len(batch))
+        delay = fetch_arxiv(batch, owner=owner)
+        _done_or_again(batch, delay, again=again, progress=progress)
     for reference in waiting:
         if reference.prefix != "arxiv":
-            fetch(reference, owner=owner)
-            progress(1)
+            delay = fetch(reference, owner=owner)
+            _done_or_again([reference], delay, again=again, progress=progress)
+    return again
+
+
+def _done_or_again(
+    batch: list[Reference],
+    delay: float | None,
+    *,
+    again: list[tuple[float, list[Reference]]],
+    progress: Callable[[int], object],
+) -> None:
+    left = [r for r in batch if needs_fetching(r)] if delay is not None else []
+    if left:
+        again.append((delay, left))
+    progress(len(batch) - len(left))
 
 
 def reopen_failed(failed: list[Reference]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -87,6 +88,16 @@ def fetch_arxiv_references(self, reference_ids: list[int]) -> None:
 def retry_due_references() -> int:
     """Beat: queue the failed references whose outage may have passed."""
     return references.retry_due()
+
+
+@shared_task
+def requeue_stuck_references(now: str | None = None) -> int:
+    """Beat: queue again the waiting references a killed worker left behind.
+
+    `now` (ISO 8601) stands in for the clock, for tests that can't wait.
+    """
+    when = datetime.fromisoformat(now) if now else None
+    return references.requeue_stuck(now=when)
 
 
 def _again_later(task, args: tuple, delay: float | None) -> None:

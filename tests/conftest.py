@@ -61,7 +61,8 @@ def upstream(httpserver, settings):
     for service in ["DOI", "CROSSREF", "NCBI", "EUTILS", "ARXIV", "ISBN"]:
         setattr(settings, f"CITATION_{service}_URL", base)
     settings.CITATION_CONTACT_EMAIL = "references@example.org"
-    settings.CITATION_ALLOW_PRIVATE_URLS = True  # web pages are served on 127.0.0.1
+    # The one private address outbound requests may reach: the server's own.
+    settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]
     return httpserver
 
 

@@ -7,8 +7,11 @@ from); the CITATION_*_URL settings point at it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -18,6 +21,7 @@ from werkzeug import Request, Response
 
 from sections.citations import http
 from sections.citations.http import (
+    AddressRefused,
     MetadataInvalid,
     MetadataNotFound,
     UpstreamUnavailable,
@@ -161,6 +165,44 @@ def test_server_errors_and_slow_answers_are_outages(upstream, stalled, settings)
         http.get(upstream.url_for("/busy"))
     with pytest.raises(UpstreamUnavailable, match="did not answer within 0.2 seconds"):
         http.get(stalled)
+
+
+@pytest.fixture
+def trickling(upstream):
+    """Paths that answer at once and then send their body a byte every 0.2 s, as a
+    server holding a worker on purpose would; stopped at teardown."""
+    stop = threading.Event()
+
+    def trickle(request: Request) -> Response:
+        def body():
+            for byte in recorded("doi-csl/10.1126_science.169.3946.635.csl.json"):
+                if stop.wait(0.2):  # the upstream's pace, not the test's
+                    return
+                yield bytes([byte])
+
+        return Response(body(), content_type=CSL_JSON)
+
+    upstream.expect_request(f"/{WATER}").respond_with_handler(trickle)
+    upstream.expect_request(
+        f"/works/{WATER}/transform/{CSL_JSON}"
+    ).respond_with_handler(trickle)
+    yield upstream
+    stop.set()
+
+
+def test_a_trickling_answer_ends_at_one_deadline_fallback_included(trickling, settings):
+    # Each byte comes well within the per-read timeout; only the total is bounded.
+    settings.CITATION_TIMEOUT = 1.0
+    settings.CITATION_DEADLINE = 1.5
+
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable, match="within 1.5 seconds"):
+        fetch_csl(f"doi:{WATER}")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < settings.CITATION_DEADLINE + 1.0
+    # Crossref got what doi.org left of the budget: nothing, so it was not asked.
+    assert [request.path for request, _ in trickling.log] == [f"/{WATER}"]
 
 
 @pytest.mark.parametrize("declares_length", [True, False])
@@ -407,14 +449,101 @@ def test_web_page_resolves_from_its_citation_meta_tags(upstream):
 
 
 def test_a_web_page_on_a_private_network_is_never_fetched(upstream, settings):
-    settings.CITATION_ALLOW_PRIVATE_URLS = False
+    settings.OUTBOUND_ALLOWED_ADDRESSES = []
     page = upstream.url_for("/admin/secrets")
 
-    with pytest.raises(MetadataNotFound, match="private network"):
+    with pytest.raises(AddressRefused, match="private network"):
         fetch_csl(f"url:{page}")
-    with pytest.raises(MetadataNotFound, match="private network"):
+    with pytest.raises(AddressRefused, match="private network"):
         fetch_csl("url:http://169.254.169.254/latest/meta-data/")
     assert upstream.log == []
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Answers for made-up names, as a resolver would give them (no query leaves the
+    machine); counts the lookups of each. Other names resolve as usual."""
+    answers: dict[str, list[list[str]]] = {}
+    lookups: dict[str, int] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        lookups[host] = lookups.get(host, 0) + 1
+        queue = answers[host]
+        addresses = queue.pop(0) if len(queue) > 1 else queue[0]
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, lookups
+
+
+def test_a_name_is_connected_to_at_the_address_it_was_checked_at(upstream, dns):
+    # DNS rebinding: the first answer passes the check, a second would point the
+    # connection at another (here an unserved loopback) address.
+    answers, lookups = dns
+    answers["rebinding.example"] = [["127.0.0.1"], ["127.0.0.2"]]
+    upstream.expect_request("/abs/1902.02534").respond_with_data(
+        recorded("html/arxiv.org_abs_1902.02534.html"),
+        content_type="text/html; charset=utf-8",
+    )
+    url = f"http://rebinding.example:{upstream.port}/abs/1902.02534"
+
+    fetched = fetch_csl(f"url:{url}")
+
+    assert fetched.csl["number"] == "1902.02534"
+    assert lookups["rebinding.example"] == 1
+    request, _ = upstream.log[0]
+    assert request.headers["Host"] == f"rebinding.example:{upstream.port}"
+
+
+@pytest.mark.parametrize(
+    ("addresses", "problem"),
+    [
+        ([], "could not be looked up"),
+        (["127.0.0.1", "10.0.0.7"], r"private network \(10\.0\.0\.7\)"),
+    ],
+    ids=["lookup-fails", "one-private-answer"],
+)
+def test_a_name_that_fails_to_resolve_or_resolves_privately_is_refused(
+    upstream, dns, addresses, problem
+):
+    answers, _ = dns
+    answers["paper.example"] = [addresses]
+
+    with pytest.raises(AddressRefused, match=problem):
+        fetch_csl(f"url:http://paper.example:{upstream.port}/paper")
+    assert upstream.log == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "::1",
+        "::",
+        "0.0.0.0",
+        "224.0.0.251",
+        "100.64.0.1",
+        "240.0.0.1",
+    ],
+)
+def test_addresses_inside_other_addresses_are_not_public(address):
+    assert not http.is_public(ipaddress.ip_address(address))
+
+
+def test_public_addresses_are_public():
+    for address in ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]:
+        assert http.is_public(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,12 @@ from the (local, recorded) services, and failures become states with reasons."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from pytest_httpserver import HTTPServer
 
 from sections import assembly, references, revisions
 from sections.models import ManuscriptRender, Reference
@@ -146,6 +148,63 @@ def test_an_outage_backs_off_honouring_retry_after_then_fails_and_beat_retries(
     assert reference.state == Reference.State.RESOLVED
 
 
+@pytest.fixture
+def other_loopback():
+    """A second local server, on 127.0.0.2: an address the tests do not allow, as an
+    internal host would be."""
+    server = HTTPServer(host="127.0.0.2", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.2:{port}/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/",
+        "http://[::ffff:127.0.0.2]:{port}/",
+        "http://0.0.0.0:{port}/",
+    ],
+    ids=["other-loopback", "cloud-metadata", "ipv6-loopback", "ipv4-mapped", "zero"],
+)
+def test_a_doi_redirecting_to_a_private_address_fails_for_good_without_following(
+    auto_resolve,
+    other_loopback,
+    target,
+    section,
+    contributor,
+    django_capture_on_commit_callbacks,
+):
+    # Only the recorded services' own address (127.0.0.1) is allowed; the internal
+    # host answers with what would otherwise land in the bibliography.
+    other_loopback.expect_request("/latest/meta-data/").respond_with_json(
+        {"type": "article", "title": "Internal secret"}
+    )
+    location = target.format(port=other_loopback.port)
+    auto_resolve.expect_request(f"/{WATER}").respond_with_data(
+        "", status=302, headers={"Location": location}
+    )
+
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.FAILED
+    assert "private network" in reference.error
+    assert reference.next_attempt_at is None  # final: beat does not try it again
+    assert references.retry_due(now=timezone.now() + timedelta(days=2)) == 0
+    assert other_loopback.log == []
+    assert "Internal secret" not in bibliography(section.manuscript)
+    assert len(auto_resolve.log) == 1  # nor was Crossref asked instead
+
+
 def test_imported_metadata_stays_until_fetched_metadata_wins(
     upstream, seed, django_capture_on_commit_callbacks
 ):
@@ -260,3 +319,50 @@ def test_removing_a_manual_record_queues_the_reference_for_fetching(
     reference.refresh_from_db()
     assert reference.state == Reference.State.RESOLVED
     assert reference.csl["title"] == "The Structure of Ordinary Water"
+
+
+def test_resolve_references_waits_out_a_rate_limit_and_retries_in_the_same_run(
+    upstream, settings, section, contributor, django_capture_on_commit_callbacks
+):
+    settings.CITATION_BACKOFF_BASE = 0  # the service's own Retry-After is the wait
+    upstream.expect_ordered_request(f"/{WATER}").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
+    serve_doi(upstream, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+    out, progress = StringIO(), StringIO()
+
+    call_command("resolve_references", "--max-wait", "30", stdout=out, stderr=progress)
+
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.RESOLVED
+    assert "1 waiting 1 s to retry" in progress.getvalue()
+    assert out.getvalue().startswith("Resolved 1, failed 0, still waiting 0")
+    assert len(upstream.log) == 2
+
+
+def test_a_reference_whose_task_was_lost_is_queued_again_by_the_sweep(
+    upstream, settings, section, contributor, django_capture_on_commit_callbacks
+):
+    # Saved with nothing queued, as when the worker holding its task was killed.
+    serve_doi(upstream, WATER, "doi-csl/10.1126_science.169.3946.635.csl.json")
+    save(
+        section,
+        f"Water [@doi:{WATER}].",
+        contributor,
+        django_capture_on_commit_callbacks,
+    )
+    stuck_after = timedelta(seconds=settings.CITATION_PENDING_STUCK_AFTER)
+
+    assert references.requeue_stuck(now=timezone.now()) == 0  # not late yet
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = references.requeue_stuck(now=timezone.now() + stuck_after * 1.1)
+
+    assert requeued == 1
+    reference = Reference.objects.get(key=f"doi:{WATER}")
+    assert reference.state == Reference.State.RESOLVED

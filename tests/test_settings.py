@@ -49,6 +49,10 @@ def setting(env: dict, expression: str) -> str:
         ),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "needs ALLOWED_HOSTS"),
         ({**PRODUCTION, "DEBUG": "maybe"}, "DEBUG must be a boolean"),
+        (
+            {**PRODUCTION, "OUTBOUND_ALLOWED_ADDRESSES": "127.0.0.1"},
+            "OUTBOUND_ALLOWED_ADDRESSES is for tests",
+        ),
     ],
 )
 def test_production_refuses_to_start_half_configured(env, refusal):

@@ -113,8 +113,10 @@ class Fetched:
 def fetch_csl(key: str) -> Fetched:
     """Cleaned CSL-JSON for a standardized citekey, and the service it came from.
 
-    Raises UpstreamUnavailable (try again later), MetadataNotFound (no such work, or
-    a kind of key no service resolves) or MetadataInvalid (an answer we can't use).
+    Raises UpstreamUnavailable (try again later, also when the look-up, fallbacks
+    included, took longer than CITATION_DEADLINE), MetadataNotFound (no such work, or
+    a kind of key no service resolves), MetadataInvalid (an answer we can't use) or
+    AddressRefused (a service, or a redirect, on a private address).
     """
     prefix, _, identifier = key.partition(":")
     if prefix in ("tag", "raw"):
@@ -128,7 +130,10 @@ def fetch_csl(key: str) -> Fetched:
         raise MetadataNotFound(
             f"“{key}” is not a key that can be resolved automatically."
         )
-    return resolver(identifier, key=key)
+    # One budget for the key, not one per request: a slow doi.org must not leave the
+    # Crossref fallback a whole budget of its own.
+    with http.deadline():
+        return resolver(identifier, key=key)
 
 
 def _fetch_doi(doi: str, *, key: str) -> Fetched:
@@ -237,10 +242,16 @@ def fetch_arxiv(ids: list[str]) -> dict[str, Fetched | Exception]:
     """Several arXiv ids in one request to the arXiv API.
 
     Each id maps to its Fetched, or to the MetadataNotFound or MetadataInvalid that
-    says why not. Raises only UpstreamUnavailable, which is about all of them.
+    says why not. Raises only UpstreamUnavailable and AddressRefused, which are about
+    all of them; all the requests share one CITATION_DEADLINE.
     """
     if not ids:
         return {}
+    with http.deadline():
+        return _fetch_arxiv(ids)
+
+
+def _fetch_arxiv(ids: list[str]) -> dict[str, Fetched | Exception]:
     try:
         response = http.get(
             f"{settings.CITATION_ARXIV_URL}/api/query",
@@ -252,7 +263,7 @@ def fetch_arxiv(ids: list[str]) -> dict[str, Fetched | Exception]:
         # entry says what is wrong, and the whole query is refused for it. Asking for
         # each id alone lets the well-formed ones resolve.
         if len(ids) > 1:
-            return {k: v for one in ids for k, v in fetch_arxiv([one]).items()}
+            return {k: v for one in ids for k, v in _fetch_arxiv([one]).items()}
         return {ids[0]: _arxiv_error(error)}
     except MetadataInvalid as error:
         return dict.fromkeys(ids, error)
@@ -379,7 +390,9 @@ def _fetch_url(url: str, *, key: str) -> Fetched:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MetadataNotFound("Only http and https addresses can be looked up.")
-    response = http.get(url, accept="text/html,application/xhtml+xml", public_only=True)
+    # A url: key is anyone's text: http.get refuses private addresses, as it does
+    # for every request.
+    response = http.get(url, accept="text/html,application/xhtml+xml")
     content_type = response.headers.get("Content-Type", "").lower()
     if content_type and "html" not in content_type:
         raise MetadataInvalid(f"{url} is not a web page ({content_type}).")

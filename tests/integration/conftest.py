@@ -105,10 +105,9 @@ def worker_env(upstream, queued_for_real, settings) -> dict[str, str]:
         ),
         "CITATION_AUTO_RESOLVE": "1",
         "ASSEMBLY_DELAY": "0",
-        # A killed worker's task comes back within a second or two.
-        "CELERY_VISIBILITY_TIMEOUT": "1",
-        "CELERY_RESTORE_INTERVAL": "1",
-        "CELERY_RESTORE_THROTTLE": "1",
+        # The recorded services are on 127.0.0.1. The broker keeps its production
+        # visibility timeout: what a killed worker leaves is the sweep's to find.
+        "OUTBOUND_ALLOWED_ADDRESSES": "127.0.0.1",
     }
     for name in ["DOI", "CROSSREF", "NCBI", "EUTILS", "ARXIV", "ISBN"]:
         env[f"CITATION_{name}_URL"] = getattr(settings, f"CITATION_{name}_URL")

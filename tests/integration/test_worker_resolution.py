@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from werkzeug import Request, Response
 
-from sections import revisions
+from sections import revisions, tasks
 from sections.models import ManuscriptRender, Reference
 from tests.conftest import recorded
 from tests.factories import make_manuscript, make_section
@@ -64,8 +66,8 @@ def test_a_worker_resolves_new_dois_and_the_preview_shows_them(
     assert len(upstream.log) == 2
 
 
-def test_a_worker_killed_mid_fetch_leaves_the_reference_to_the_next_one(
-    upstream, workers, contributor
+def test_a_worker_killed_mid_fetch_leaves_the_reference_to_the_sweep_and_the_next(
+    upstream, workers, contributor, settings
 ):
     arrived, release = threading.Event(), threading.Event()
     answered = []
@@ -96,7 +98,19 @@ def test_a_worker_killed_mid_fetch_leaves_the_reference_to_the_next_one(
     assert reference.state == Reference.State.PENDING
 
     workers()
-    with worker_events() as until:
+    # Beat's sweep, run as beat would once the reference has waited past its time
+    # (derived from the fetch deadline); the dead worker's task stays with the
+    # broker for its production visibility timeout, an hour.
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 3600
+    later = timezone.now() + timedelta(
+        seconds=settings.CITATION_PENDING_STUCK_AFTER + 1
+    )
+    # Through the worker, which shares the dead one's cache (its "being fetched"
+    # mark) and broker. Sooner than that mark would expire by itself: the sweep,
+    # not the clock, hands the reference on.
+    mark_lifetime = settings.CITATION_DEADLINE + settings.CITATION_TIMEOUT
+    tasks.requeue_stuck_references.delay(now=later.isoformat())
+    with worker_events(timeout=mark_lifetime / 2) as until:
         until(
             lambda: (
                 "The Structure of Ordinary Water"
