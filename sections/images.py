@@ -118,8 +118,9 @@ def _fetched(url: str) -> Image:
     host = urlsplit(url).hostname or url
     try:
         # No header of the reader's goes along: the client sends only its own.
-        response = http.get(url, accept=ACCEPT, max_bytes=MAX_BYTES, public_only=True)
+        response = http.get(url, accept=ACCEPT, max_bytes=MAX_BYTES)
     except (
+        http.AddressRefused,
         http.UpstreamUnavailable,
         http.MetadataNotFound,
         http.MetadataInvalid,

@@ -17,7 +17,7 @@ from tests.factories import make_manuscript, make_section, png
 def image_host(httpserver, settings):
     """A host serving images on 127.0.0.1, which the address guard lets through
     only because this test allows it."""
-    settings.CITATION_ALLOW_PRIVATE_URLS = True
+    settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]
     return httpserver
 
 
