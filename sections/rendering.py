@@ -59,6 +59,8 @@ NO_CSS = CSSSanitizer(allowed_css_properties=[])
 _converters = threading.local()
 CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
 CODE_TAGS = {"code", "pre"}
+# One pattern for every nonce: compiling one per render cost a tenth of the time.
+STAND_IN = re.compile(r"RVW([0-9a-f]{16})X(\d+)Z")
 HIDDEN_TODO_KINDS = {TodoItem.Kind.INLINE_NOTE, TodoItem.Kind.PLACEHOLDER}
 # A number the reference list lacks, as the importer leaves it: "[14]", "[14, 16]".
 MISSING_NUMBERS = re.compile(r"\[\s*(\d{1,4}(?:\s*[,–-]\s*\d{1,4})*)\s*\]")
@@ -120,8 +122,18 @@ class Tokens:
     opening: dict[int, str] = field(default_factory=dict)
     partner: dict[int, int] = field(default_factory=dict)
 
-    def pattern(self) -> re.Pattern:
-        return re.compile(rf"RVW{self.nonce}X(\d+)Z")
+    def find(self, text: str) -> Iterator[tuple[re.Match, int]]:
+        """This renderer's stand-ins in text, with their numbers (text that merely
+        looks like one, with another nonce, is text)."""
+        for match in STAND_IN.finditer(text):
+            if match[1] == self.nonce:
+                yield match, int(match[2])
+
+    def restore(self, text: str) -> str:
+        """The text with each stand-in in it back as it was written."""
+        return STAND_IN.sub(
+            lambda m: self.fallback[int(m[2])] if m[1] == self.nonce else m[0], text
+        )
 
     def _add(self, fallback: str) -> int:
         self.fallback.append(fallback)
@@ -269,18 +281,17 @@ def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
     a `Citation`, a `Missing` reference, or a pair's `Note`/`NoteEnd` (with the kind
     of wrapper); stand-ins in attributes or code, and half pairs, back as written."""
     stream = list(stream)
-    pattern = tokens.pattern()
+    if not tokens.fallback:
+        yield from stream  # nothing was stood in for
+        return
     in_text: set[int] = set()
     depth = 0
     for token in stream:
         depth += _code_depth_change(token)
         if token["type"] == "Characters" and not depth:
-            in_text.update(int(n) for n in pattern.findall(token["data"]))
+            in_text.update(n for _, n in tokens.find(token["data"]))
     # A pair is markup only if both halves are: never half a wrapper.
     in_text = {n for n in in_text if tokens.partner.get(n, n) in in_text}
-
-    def as_written(match: re.Match) -> str:
-        return tokens.fallback[int(match[1])]
 
     depth = 0
     for token in stream:
@@ -290,16 +301,14 @@ def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
             token = {
                 **token,
                 "data": {
-                    name: pattern.sub(as_written, value)
-                    for name, value in token["data"].items()
+                    name: tokens.restore(value) for name, value in token["data"].items()
                 },
             }
         if kind != "Characters":
             yield token
             continue
         text, last = token["data"], 0
-        for match in pattern.finditer(text):
-            n = int(match[1])
+        for match, n in tokens.find(text):
             if match.start() > last:
                 yield {"type": "Characters", "data": text[last : match.start()]}
             last = match.end()
