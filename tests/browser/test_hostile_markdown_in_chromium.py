@@ -35,10 +35,10 @@ def hostile_manuscript():
 
 DANGEROUS_DOM = """() => {
   const RENDERED = "main.manuscript, article.body";  // where contributors' text shows
+  const found = [];
   // The corpus's quoted paragraph must stay words on the page, not attributes.
   if (!document.body.textContent.includes('" autofocus onfocus="window.__xss = 32" x="'))
     found.push("the quoted paragraph is not text");
-  const found = [];
   for (const el of document.querySelectorAll("body *")) {
     if (["SCRIPT", "IFRAME", "OBJECT", "EMBED", "FORM", "BASE", "META", "STYLE"].includes(el.tagName)
         && el.closest(RENDERED)) found.push(el.tagName);
