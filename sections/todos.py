@@ -56,7 +56,7 @@ WORDS_BEFORE_A_NAME = {
 # A note written in brackets or parentheses ends at the bracket that closes it.
 BRACKETED_NOTE = re.compile(
     r"(?P<open>[\[(])[ \t]*(?=(?:TODO|FIXME|TBD|XXX)\b)"
-    r"(?P<text>[^\[\]()\n]*(?:\([^()\n]*\)[^\[\]()\n]*)*)(?P<close>[\])])"
+    r"(?P<text>(?:[^\[\]()\n]|\([^()\n]*\)|\[[^\[\]\n]*\])*)(?P<close>[\])])"
 )
 # A placeholder is a sentence that stands in for text still to write: "Abstract goes
 # here.", "conducted by # individuals". We find the marker, then its sentence, since a

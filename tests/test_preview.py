@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sections import assembly, revisions
+from sections import assembly, rendering, revisions
 from sections.citations import records
 from sections.models import ManuscriptRender, Reference, SectionRender
 from tests.factories import make_manuscript, make_section
@@ -226,3 +226,19 @@ def test_a_number_missing_from_the_reference_list_reads_as_missing(client, seed)
     assert len(bibliography_keys(render.bibliography_html)) == len(
         {n for group in numbered for n in group.split(", ")}
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "public"),
+    [
+        ("Text TODO: add a figure. Next sentence.", "Text Next sentence."),
+        ("TODO: Add tags to this section Metagenomics is big.", "Metagenomics is big."),
+        ("TODO: Write it once the Discussion is done.\nNext line.", "Next line."),
+        ("A [TODO: ask Casey Greene [@doi:10.1/x]] sentence.", "A sentence."),
+        ("A (TODO: check (maybe) later) sentence.", "A sentence."),
+    ],
+)
+def test_a_note_ends_where_the_note_ends(body, public):
+    fragment = rendering.render_fragment("Notes", body)
+    html = "".join(s for s in fragment.public_segments if isinstance(s, str))
+    assert " ".join(re.sub(r"<[^>]+>", " ", html).split()) == public
