@@ -116,7 +116,8 @@ class Tokens:
 
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     fallback: list[str] = field(default_factory=list)
-    # A citation group's keys, a missing reference's numbers, or a pair's half.
+    # What each stand-in, by number, stands for: a citation group's keys, numbers
+    # the reference list lacks, the kind of pair it opens; and each half's partner.
     keys: dict[int, list[str]] = field(default_factory=dict)
     missing_numbers: dict[int, str] = field(default_factory=dict)
     opening: dict[int, str] = field(default_factory=dict)
@@ -360,8 +361,9 @@ def _with_notes_marked(stream: Iterable[Token]) -> Iterator[Token]:
 
 
 def _without_notes(stream: Iterable[Token]) -> Iterator[Token]:
-    """The public's stream: text and citations within a TODO note left out (marked
-    `Dropped`, for `_without_emptied`); other pairs wrapped as for contributors."""
+    """The public's stream: text, citations and images within a TODO note left out
+    (marked `Dropped`, for `_without_emptied`); other pairs wrapped as for
+    contributors."""
     in_note = False
     kept: list[Token] = []
     for token in stream:
@@ -370,7 +372,7 @@ def _without_notes(stream: Iterable[Token]) -> Iterator[Token]:
             in_note = True
         elif kind == "NoteEnd" and in_note:
             in_note = False
-        elif in_note and kind in WRAPPED:
+        elif in_note and (kind in WRAPPED or kind == "EmptyTag"):
             kept.append({"type": "Dropped"})
         else:
             kept.append(token)
