@@ -1,9 +1,10 @@
 """Assembling the manuscript from stored pieces: string work, no re-rendering.
 
 Citations are numbered in order of first appearance across the whole manuscript (a
-tag: key shares the number of the reference it stands for); each placeholder becomes
-numbered links whose entry shows on hover or focus; the bibliography lists stored
-formatted entries in that order.
+tag: key shares the number of the reference it stands for); each citation slot of a
+fragment's segments becomes numbered links whose entry shows on hover or focus, joined
+with the segments' HTML as it is (nothing is parsed or searched); the bibliography lists
+stored formatted entries in that order.
 
 Numbering needs only each fragment's list of keys, stored beside it. Each section's
 assembled HTML is stored with a hash of what it was made from (its fragment, and the
