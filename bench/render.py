@@ -65,7 +65,7 @@ def cold_render(manuscript: Manuscript) -> dict:
         with timed(steps, "citations and notes"):
             marked = list(rendering._swap_in(stream, tokens))
             contributors = list(rendering._with_notes_marked(marked))
-            has_notes = any(token["type"] == "Note" for token in marked)
+            has_notes = any(token.get("wrapper") == rendering.NOTE for token in marked)
             if has_notes:
                 public = rendering._without_emptied(rendering._without_notes(marked))
         # Serializing is what bleach's clean did at its end: counted as before.

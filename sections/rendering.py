@@ -168,7 +168,7 @@ def render_fragment(title: str, body: str) -> Fragment:
     stream = _sanitized_tokens(_markdown().reset().convert(prepared))
     marked = list(_swap_in(stream, tokens))
     segments = _segments(_with_notes_marked(marked))
-    if any(token["type"] == "Note" for token in marked):
+    if any(token.get("wrapper") == NOTE for token in marked):
         public_segments = _segments(_without_emptied(_without_notes(marked)))
     else:
         public_segments = segments  # nothing to leave out: the same segments
