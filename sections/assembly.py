@@ -1,9 +1,10 @@
 """Assembling the manuscript from stored pieces: string work, no re-rendering.
 
 Citations are numbered in order of first appearance across the whole manuscript (a
-tag: key shares the number of the reference it stands for); each placeholder becomes
-numbered links whose entry shows on hover or focus; the bibliography lists stored
-formatted entries in that order.
+tag: key shares the number of the reference it stands for); each citation slot of a
+fragment's segments becomes numbered links whose entry shows on hover or focus, joined
+with the segments' HTML as it is (nothing is parsed or searched); the bibliography lists
+stored formatted entries in that order.
 
 Numbering needs only each fragment's list of keys, stored beside it. Each section's
 assembled HTML is stored with a hash of what it was made from (its fragment, and the
@@ -50,9 +51,10 @@ def render_section(section: Section) -> SectionRender:
     fragment = rendering.render_fragment(section.title, section.body)
     fields = {
         "input_hash": fragment.input_hash,
-        "html": fragment.html,
-        "keys": _flat_keys(fragment.html),
-        "public_keys": _flat_keys(rendering.without_todos(fragment.html)),
+        "segments": fragment.segments,
+        "public_segments": fragment.public_segments,
+        "keys": rendering.slot_keys(fragment.segments),
+        "public_keys": rendering.slot_keys(fragment.public_segments),
         "rendered_at": timezone.now(),
     }
     # Written without reading the old fragment; a race to create the first one is
@@ -168,7 +170,7 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         title,
         section.level,
         fragment.input_hash,
-        _flat_keys(fragment.html),
+        rendering.slot_keys(fragment.segments),
     )
     pieces = [
         piece if p.pk == section.pk else p
@@ -189,9 +191,9 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         "fetched once you save</span>"
         for key in numbers
     }
-    html_ = _section_html(piece, fragment.html, numbers, entry_html, works)
-    match = SECTION_BODY.match(html_)
-    return rendering.mark_fragment_safe(match.group("body") if match else "")
+    return rendering.mark_fragment_safe(
+        _body_html(fragment.segments, numbers, entry_html, works)
+    )
 
 
 @dataclass(frozen=True)
@@ -273,21 +275,20 @@ def _store_sections(
         )
     }
     changed = {p.pk for p in pieces if stored.get(p.pk, ("",))[0] != hashes[p.pk]}
+    segments_field = "segments" if show_todos else "public_segments"
     fragments = {
-        section_id: (input_hash, html_)
-        for section_id, input_hash, html_ in SectionRender.objects.filter(
+        section_id: (input_hash, segments)
+        for section_id, input_hash, segments in SectionRender.objects.filter(
             section_id__in=changed
-        ).values_list("section_id", "input_hash", "html")
+        ).values_list("section_id", "input_hash", segments_field)
     }
     rows, moved = [], []
     for position, piece in enumerate(pieces):
-        input_hash, fragment = fragments.get(piece.pk, ("", ""))
+        input_hash, fragment = fragments.get(piece.pk, ("", []))
         # A fragment newer than the keys numbered above (a save rendered it in the
         # meantime) may cite what has no number yet: it waits for the assembly that
         # the render which wrote it queues.
         if piece.pk in changed and input_hash == piece.fragment_hash:
-            if not show_todos:
-                fragment = rendering.without_todos(fragment)
             rows.append(
                 AssembledSection(
                     render=render,
@@ -395,15 +396,9 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
-def _flat_keys(fragment_html: str) -> list[str]:
-    return [key for keys in rendering.placeholder_keys(fragment_html) for key in keys]
-
-
-def _section_html(piece, fragment_html, numbers, entry_html, works) -> str:
+def _section_html(piece, segments, numbers, entry_html, works) -> str:
     level = min(piece.level + 1, 6)
-    body = rendering.CITE_PLACEHOLDER.sub(
-        lambda m: _citation_html(m, numbers, entry_html, works), fragment_html
-    )
+    body = _body_html(segments, numbers, entry_html, works)
     title = html.escape(piece.title)
     return (
         f'<section class="manuscript-section level-{piece.level}" id="{piece.slug}">'
@@ -412,9 +407,19 @@ def _section_html(piece, fragment_html, numbers, entry_html, works) -> str:
     )
 
 
-def _citation_html(match, numbers, entry_html, works) -> str:
+def _body_html(segments, numbers, entry_html, works) -> str:
+    """A fragment's segments joined, each citation slot numbered: no HTML is parsed."""
+    return "".join(
+        segment
+        if isinstance(segment, str)
+        else _citation_html(segment, numbers, entry_html, works)
+        for segment in segments
+    )
+
+
+def _citation_html(keys, numbers, entry_html, works) -> str:
     links = []
-    for key in html.unescape(match.group("keys")).split():
+    for key in keys:
         canonical = _canonical(key, works)
         number = numbers[canonical]
         work = works.get(canonical)

@@ -530,8 +530,12 @@ class SectionRender(models.Model):
         Section, on_delete=models.CASCADE, related_name="render"
     )
     input_hash = models.CharField(max_length=64)
-    html = models.TextField()
-    # The citekeys of its placeholders in order, for everyone and for the public
+    # Sanitized HTML strings and citation slots (lists of citekeys) in reading
+    # order, for contributors and for the public (TODO notes left out): assembly
+    # joins them and numbers the slots, without parsing or searching any HTML.
+    segments = models.JSONField(default=list)
+    public_segments = models.JSONField(default=list)
+    # The citekeys of its slots in order, for everyone and for the public
     # (TODO notes removed), so numbering a manuscript needs no HTML.
     keys = models.JSONField(default=list)
     public_keys = models.JSONField(default=list)

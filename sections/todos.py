@@ -36,9 +36,28 @@ from sections.models import (
 )
 
 NOTE_MARKER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b:?")
-# A note runs to the end of its first sentence (or of a citation that closes it),
-# since a note typed inline is often followed by the paragraph's own text.
-NOTE_END = re.compile(r"(?<=[.?!\]])\s+(?=[A-Z])|\n\s*\n")
+# Where a note ends, since a note typed inline is often followed by the paragraph's
+# own text: at the end of its first sentence (or of a citation that closes it), at
+# the end of its line, or where a new sentence starts whose full stop before it was
+# lost ("TODO: Add reference tags to this section Metagenomics (which…"): a word
+# with a capital after a lower-case word. After an article, preposition or
+# conjunction a capital is a name within the note ("once more of the Discussion
+# section"). A name after another word ends the note early, which shows note text
+# rather than hiding real text; `[TODO: …]` or `(TODO: …)` say exactly where a
+# note ends, at its closing bracket.
+NOTE_END = re.compile(
+    r"(?<=[.?!\]])\s+(?=[A-Z])|[ \t]*\n|(?P<capital>(?<=[a-z])[ \t]+(?=[A-Z][a-z]))"
+)
+WORDS_BEFORE_A_NAME = {
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with",
+    "about", "and", "or", "as", "is", "are", "than", "into", "like", "see", "via",
+    "ask", "tell", "ping", "cc", "email", "contact", "thank",
+}  # fmt: skip
+# A note written in brackets or parentheses ends at the bracket that closes it.
+BRACKETED_NOTE = re.compile(
+    r"(?P<open>[\[(])[ \t]*(?=(?:TODO|FIXME|TBD|XXX)\b)"
+    r"(?P<text>(?:[^\[\]()\n]|\([^()\n]*\)|\[[^\[\]\n]*\])*)(?P<close>[\])])"
+)
 # A placeholder is a sentence that stands in for text still to write: "Abstract goes
 # here.", "conducted by # individuals". We find the marker, then its sentence, since a
 # pattern spanning the whole sentence would backtrack over every character.
@@ -79,15 +98,38 @@ def find_in(body: str) -> list[FoundTodo]:
 
 def _notes(body: str) -> list[FoundTodo]:
     notes = []
+    bracketed = {
+        match.start("text"): match
+        for match in BRACKETED_NOTE.finditer(body)
+        if "[]()".index(match.group("open")) + 1 == "[]()".index(match.group("close"))
+    }
     for marker in NOTE_MARKER.finditer(body):
-        end_match = NOTE_END.search(body, marker.end())
-        end = end_match.start() if end_match else len(body)
-        text = body[marker.start() : end].strip()
+        if notes and marker.start() < notes[-1].end:
+            continue  # a second marker within the note: "TODO: … (TBD) …"
+        if marker.start() in bracketed:
+            whole = bracketed[marker.start()]
+            start, end = whole.start(), whole.end()
+        else:
+            start, end = marker.start(), _note_end(body, marker.end())
+        text = body[start:end].strip()
         handles = tuple(match.group("handle") for match in HANDLE.finditer(text))
         notes.append(
-            FoundTodo(TodoItem.Kind.INLINE_NOTE, text, marker.start(), end, handles)
+            FoundTodo(
+                TodoItem.Kind.INLINE_NOTE, text, start, start + len(text), handles
+            )
         )
     return notes
+
+
+def _note_end(body: str, after: int) -> int:
+    """Where the note whose marker ends at `after` ends (see NOTE_END)."""
+    for end in NOTE_END.finditer(body, after):
+        if end.group("capital"):
+            words_before = body[after : end.start()].split()
+            if not words_before or words_before[-1].lower() in WORDS_BEFORE_A_NAME:
+                continue
+        return end.start()
+    return len(body)
 
 
 def _placeholders(body: str) -> list[FoundTodo]:
@@ -112,6 +154,8 @@ def _missing_citations(body: str) -> list[FoundTodo]:
     found = []
     for match in INFORMAL_KEY.finditer(body):
         key = match.group("key")
+        if NOTE_MARKER.match(key.strip()):
+            continue  # a note in brackets, "[TODO: …]": a note, not a citation
         if key.strip().lower() in {"", "x", " "} or any(
             start <= match.start() < end for start, end in citation_spans
         ):
@@ -166,13 +210,13 @@ def sync_from_text(
         for item in TodoItem.objects.filter(section=section).exclude(fingerprint="")
     }
     now = timezone.now()
-    moved = []
+    moved = _follow_changed_extents(recorded, in_text)
     for fingerprint, todo in in_text.items():
         item = recorded.get(fingerprint)
         if item and (item.start, item.end) != (todo.start, todo.end):
             item.start, item.end = todo.start, todo.end
             moved.append(item)
-    TodoItem.objects.bulk_update(moved, ["start", "end"])
+    TodoItem.objects.bulk_update(moved, ["start", "end", "fingerprint", "text"])
     gone = [
         fp
         for fp, item in recorded.items()
@@ -219,6 +263,47 @@ def sync_from_text(
     ]
     with transaction.atomic():
         return TodoItem.objects.bulk_create(created)
+
+
+def _follow_changed_extents(
+    recorded: dict[str, TodoItem], in_text: dict[str, FoundTodo]
+) -> list[TodoItem]:
+    """Give a note found with a new extent the item it had: a note whose words are
+    the start of a recorded note's words, or the other way round (the rule for
+    where a note ends changed, or words were added to it), is that note. Changes
+    `recorded` in place to key the item by its new fingerprint; returns the items
+    changed, to be saved with the others."""
+    gone = {
+        fp: item
+        for fp, item in recorded.items()
+        if fp not in in_text and item.kind == TodoItem.Kind.INLINE_NOTE
+    }
+    changed = []
+    for fingerprint, todo in in_text.items():
+        if fingerprint in recorded or todo.kind != TodoItem.Kind.INLINE_NOTE:
+            continue
+        words = _words(todo.text)
+        matches = [
+            fp
+            for fp, item in gone.items()
+            if _words(item.text).startswith(words)
+            or words.startswith(_words(item.text))
+        ]
+        if not matches:
+            continue
+        # An open item first: it is the one the text still asks for.
+        matches.sort(key=lambda fp: gone[fp].status != TodoItem.Status.OPEN)
+        item = gone.pop(matches[0])
+        del recorded[matches[0]]
+        item.fingerprint, item.text = fingerprint, todo.text
+        item.start, item.end = todo.start, todo.end
+        recorded[fingerprint] = item
+        changed.append(item)
+    return changed
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def _record_text_changes(

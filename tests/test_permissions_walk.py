@@ -79,7 +79,9 @@ MAINTAINER_PAGES = {"author-list"}
 @pytest.fixture
 def world(seed, httpserver, settings):
     """One object of each kind a URL names, none of them the contributor's own."""
-    settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]  # the image is served on 127.0.0.1
+    settings.OUTBOUND_ALLOWED_ADDRESSES = [
+        "127.0.0.1"
+    ]  # the image is served on 127.0.0.1
     httpserver.expect_request("/walk.png").respond_with_data(
         png(), content_type="image/png"
     )

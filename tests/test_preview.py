@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sections import assembly, revisions
+from sections import assembly, rendering, revisions
 from sections.citations import records
 from sections.models import ManuscriptRender, Reference, SectionRender
 from tests.factories import make_manuscript, make_section
@@ -132,10 +133,6 @@ def test_seed_preview_reads_like_the_review(client: Client, seed):
     contributors = assembly.assemble(seed, audience=CONTRIBUTORS)
     assert "Deep learning. <i>Nature</i> <b>521</b>" in contributors.bibliography_html
     assert (
-        '<span class="missing-citation" title="No reference for this citation yet">[14]</span>'
-        in body
-    )
-    assert (
         '<span class="missing-citation" title="No reference for this citation yet">[McHardy]</span>'
         in body
     )
@@ -190,3 +187,63 @@ def test_one_save_re_renders_exactly_one_section(
             overwrite=True,
         )
     assert dict(SectionRender.objects.values_list("section_id", "rendered_at")) == after
+
+
+def reading_text(page: str) -> str:
+    """The words of a page's manuscript as a reader reads them, spaces collapsed."""
+
+    class Reader(HTMLParser):
+        text = ""
+
+        def handle_data(self, data: str) -> None:
+            self.text += data
+
+    reader = Reader()
+    reader.feed(page[page.index('<main id="main"') :])
+    return " ".join(reader.text.split())
+
+
+def test_the_text_after_an_inline_note_is_public_and_the_note_is_not(client, seed):
+    text = reading_text(client.get(reverse("sections:preview")).text)
+    assert (
+        "Metagenomics (which refers to the study of genetic material, 16S rRNA "
+        "and/or whole-genome shotgun DNA, from microbial communities) has "
+        "revolutionized the study of micro-scale ecosystems within us and around us."
+    ) in text
+    assert "Add reference tags" not in text
+    assert "TODO" not in text
+    contributors = assembly.body_html(assembly.assemble(seed, audience=CONTRIBUTORS))
+    assert (
+        '<mark class="todo">TODO: Add reference tags to this section</mark> '
+        "Metagenomics (which"
+    ) in contributors
+
+
+def test_a_number_missing_from_the_reference_list_reads_as_missing(client, seed):
+    page = client.get(reverse("sections:preview")).text
+    text = reading_text(page)
+    assert "to cluster breast cancer patients [missing reference 14]." in text
+    assert "patients [14]" not in text
+    assert 'patients <span class="missing-reference" title="' in page
+    # Not a citation: it takes no number, so entry 14 is the 14th work cited.
+    render = ManuscriptRender.objects.get(manuscript=seed, audience=PUBLIC)
+    numbered = citation_numbers(assembly.body_html(render))
+    assert len(bibliography_keys(render.bibliography_html)) == len(
+        {n for group in numbered for n in group.split(", ")}
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "public"),
+    [
+        ("Text TODO: add a figure. Next sentence.", "Text Next sentence."),
+        ("TODO: Add tags to this section Metagenomics is big.", "Metagenomics is big."),
+        ("TODO: Write it once the Discussion is done.\nNext line.", "Next line."),
+        ("A [TODO: ask Casey Greene [@doi:10.1/x]] sentence.", "A sentence."),
+        ("A (TODO: check (maybe) later) sentence.", "A sentence."),
+    ],
+)
+def test_a_note_ends_where_the_note_ends(body, public):
+    fragment = rendering.render_fragment("Notes", body)
+    html = "".join(s for s in fragment.public_segments if isinstance(s, str))
+    assert " ".join(re.sub(r"<[^>]+>", " ", html).split()) == public

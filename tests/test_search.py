@@ -149,6 +149,14 @@ def test_public_search_ignores_words_only_in_todo_notes_and_claims(seed):
     assert search.search(seed, "Jinbo", public_only=True) == []
 
 
+def test_public_search_finds_the_sentence_after_an_inline_note(seed):
+    # "revolutionized" occurs once, in the sentence the note before it once swallowed.
+    assert kinds_of(search.search(seed, "revolutionized", public_only=True)) == {
+        "section"
+    }
+    assert search.search(seed, "Add reference tags", public_only=True) == []
+
+
 def test_public_search_finds_references_only_cited_in_public_sections(seed):
     cited = seed.references.filter(citations__isnull=False).order_by("pk").first()
     cited.csl_manual = {"title": "Quixotic manifolds"}

@@ -7,6 +7,7 @@ import pytest
 
 from sections import revisions
 from sections.models import Activity, Contributor, TodoItem
+from sections.todos import FoundTodo, fingerprints
 from tests.factories import make_manuscript, make_section
 
 NOTE = "TODO: compare with the 2016 benchmark @sw1."
@@ -106,3 +107,34 @@ def test_items_closed_or_made_by_hand_are_not_the_texts_to_change(section, contr
     manual.refresh_from_db()
     assert item.status == TodoItem.Status.WONT_DO
     assert manual.status == TodoItem.Status.OPEN
+
+
+def test_a_note_found_with_a_new_extent_keeps_its_item(db, contributor, maintainer):
+    body = (
+        "TODO: Add reference tags to this section Metagenomics (the study of "
+        "microbial genomes) has revolutionized ecology.\n"
+    )
+    section = make_section(make_manuscript("Extent review"), "Metagenomics", body="")
+    # Recorded as notes used to be found: running on over the sentence after it.
+    ran_on = FoundTodo(TodoItem.Kind.INLINE_NOTE, body.strip(), 0, len(body) - 1)
+    assignee = Contributor.objects.get(user=maintainer)
+    item = TodoItem.objects.create(
+        section=section,
+        kind=ran_on.kind,
+        text=ran_on.text,
+        start=ran_on.start,
+        end=ran_on.end,
+        fingerprint=fingerprints([ran_on])[0],
+        assignee=assignee,
+    )
+
+    revisions.save_edit(section, body=body, by=contributor)
+
+    (again,) = section.todos.all()
+    assert (again.pk, again.status, again.assignee) == (
+        item.pk,
+        TodoItem.Status.OPEN,
+        assignee,
+    )
+    assert again.text == "TODO: Add reference tags to this section"
+    assert body[again.start : again.end] == again.text

@@ -36,11 +36,15 @@ def hostile_manuscript():
 DANGEROUS_DOM = """() => {
   const RENDERED = "main.manuscript, article.body";  // where contributors' text shows
   const found = [];
+  // The corpus's quoted paragraph must stay words on the page, not attributes.
+  if (!document.body.textContent.includes('" autofocus onfocus="window.__xss = 32" x="'))
+    found.push("the quoted paragraph is not text");
   for (const el of document.querySelectorAll("body *")) {
     if (["SCRIPT", "IFRAME", "OBJECT", "EMBED", "FORM", "BASE", "META", "STYLE"].includes(el.tagName)
         && el.closest(RENDERED)) found.push(el.tagName);
     for (const attr of el.attributes) {
-      if (attr.name.startsWith("on") || (attr.name === "style" && el.closest(RENDERED)))
+      if (attr.name.startsWith("on") || attr.name === "autofocus"
+          || (attr.name === "style" && el.closest(RENDERED)))
         found.push(`${el.tagName} ${attr.name}`);
       if (["href", "src", "action", "data"].includes(attr.name)
           && /^\\s*(javascript|data|vbscript):/i.test(attr.value))
@@ -51,7 +55,7 @@ DANGEROUS_DOM = """() => {
 }"""
 
 
-def open_and_watch(page, url: str) -> list[str]:
+def open_and_watch(page, url: str | None = None) -> list[str]:
     """Open a page, collecting dialogs, errors and dangerous markup; return them.
 
     The page's context bypasses our Content-Security-Policy, so this checks the
@@ -63,7 +67,8 @@ def open_and_watch(page, url: str) -> list[str]:
         lambda dialog: (events.append(f"dialog: {dialog.message}"), dialog.dismiss()),
     )
     page.on("pageerror", lambda error: events.append(f"error: {error}"))
-    page.goto(url)
+    if url is not None:
+        page.goto(url)
     page.wait_for_load_state("load")
     # Hover and focus every link and element, to fire what handlers might be left.
     for element in page.query_selector_all("a, img, details, input, svg, video"):
@@ -107,3 +112,18 @@ def test_nothing_in_the_hostile_corpus_runs_on_the_contributor_section_page(
     assert page.locator("article.body").count() == 1
     page.screenshot(path=str(artifacts / "hostile-section.png"), full_page=True)
     context.close()
+
+
+def test_nothing_in_the_hostile_corpus_runs_in_the_standalone_html_export(
+    browser, live_server, hostile_manuscript, artifacts
+):
+    # The export is a download: opened as a file would be, its own policy and all.
+    client = Client()
+    client.force_login(make_user("carol@example.org"))
+    url = f"/export/{hostile_manuscript.slug}/html/"
+    export = client.get(url).content.decode()
+    page = browser.new_page()
+    page.set_content(export)  # what ran while it loaded leaves window.__xss set
+    assert open_and_watch(page) == []
+    page.screenshot(path=str(artifacts / "hostile-standalone.png"), full_page=True)
+    page.close()

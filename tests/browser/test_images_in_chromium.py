@@ -15,7 +15,9 @@ def test_an_outside_image_shows_on_the_preview_through_the_app(
 ):
     from playwright.sync_api import expect
 
-    settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]  # the image host is on 127.0.0.1
+    settings.OUTBOUND_ALLOWED_ADDRESSES = [
+        "127.0.0.1"
+    ]  # the image host is on 127.0.0.1
     httpserver.expect_request("/large-figure.png").respond_with_data(
         png(480, 240), content_type="image/png"
     )

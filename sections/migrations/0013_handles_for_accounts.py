@@ -26,7 +26,7 @@ def give_accounts_handles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sections", "0012_rules_feed_key"),
+        ("sections", "0012_feed_key"),
     ]
 
     operations = [
