@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import call_command
-from django.db.models import F, Value
-from django.db.models.functions import Concat
 from django.urls import reverse
 
 from sections import assembly, authors, exporting, importing
@@ -328,19 +326,18 @@ def test_the_printed_pdf_runs_no_script_and_fetches_nothing_the_page_names(
     assembly.render_section(section)
     # The sanitiser is the first wall; this is the second: markup that got past it,
     # stored as the section's fragment, must neither run nor fetch when printed.
-    SectionRender.objects.filter(section=section).update(
-        html=Concat(
-            F("html"),
-            Value(
-                f'<img src="{internal}/fragment.png">'
-                f"<img src=x onerror=\"new Image().src='{internal}/onerror'\">"
-                f"<script>fetch('{internal}/script')</script>"
-                f'<iframe src="{internal}/frame"></iframe>'
-                f'<link rel="stylesheet" href="{internal}/style.css">'
-                f'<video poster="{internal}/poster"></video>'
-            ),
-        )
+    fragment = SectionRender.objects.get(section=section)
+    hostile = (
+        f'<img src="{internal}/fragment.png">'
+        f"<img src=x onerror=\"new Image().src='{internal}/onerror'\">"
+        f"<script>fetch('{internal}/script')</script>"
+        f'<iframe src="{internal}/frame"></iframe>'
+        f'<link rel="stylesheet" href="{internal}/style.css">'
+        f'<video poster="{internal}/poster"></video>'
     )
+    fragment.segments.append(hostile)
+    fragment.public_segments.append(hostile)
+    fragment.save(update_fields=["segments", "public_segments"])
     assert f"{internal}/frame" in exporting.standalone_html(manuscript)
 
     response = contributor_client.get(

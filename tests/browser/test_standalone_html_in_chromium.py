@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db.models import F, Value
-from django.db.models.functions import Concat
 
 from sections import assembly, exporting
 from sections.models import SectionRender
@@ -55,19 +53,18 @@ def test_standalone_html_runs_no_script_and_loads_nothing_a_body_names(
     assembly.render_section(section)
     # Markup that got past the sanitiser into the stored fragment: the page's own
     # policy is the wall that is left once the file is on someone's disk.
-    SectionRender.objects.filter(section=section).update(
-        html=Concat(
-            F("html"),
-            Value(
-                f'<img src="{internal}/fragment.png">'
-                "<img src=x onerror=\"document.body.dataset.ran='onerror'\">"
-                "<script>document.body.dataset.ran = 'script'</script>"
-                f"<script>new Image().src = '{internal}/script'</script>"
-                f'<iframe src="{internal}/frame"></iframe>'
-                f'<link rel="stylesheet" href="{internal}/style.css">'
-            ),
-        )
+    fragment = SectionRender.objects.get(section=section)
+    hostile = (
+        f'<img src="{internal}/fragment.png">'
+        "<img src=x onerror=\"document.body.dataset.ran='onerror'\">"
+        "<script>document.body.dataset.ran = 'script'</script>"
+        f"<script>new Image().src = '{internal}/script'</script>"
+        f'<iframe src="{internal}/frame"></iframe>'
+        f'<link rel="stylesheet" href="{internal}/style.css">'
     )
+    fragment.segments.append(hostile)
+    fragment.public_segments.append(hostile)
+    fragment.save(update_fields=["segments", "public_segments"])
     page_path = tmp_path / "hostile.html"
     page_path.write_text(exporting.standalone_html(manuscript), encoding="utf-8")
     # Online, unlike the offline test: the policy is what refuses, not the context.
