@@ -208,7 +208,6 @@ def _cleaner() -> bleach.Cleaner:
             css_sanitizer=NO_CSS,
             strip=True,
             strip_comments=True,
-            filters=[images.ProxyOutsideImages],
         )
     return _converters.cleaner
 
@@ -217,17 +216,17 @@ def _sanitized_tokens(html_: str) -> list[Token]:
     """The HTML parsed and sanitized by bleach, as its token stream (what
     `Cleaner.clean` serializes), so later steps change tokens, not text."""
     cleaner = _cleaner()
-    return list(
-        BleachSanitizerFilter(
-            source=cleaner.walker(cleaner.parser.parseFragment(html_)),
-            allowed_tags=cleaner.tags,
-            attributes=cleaner.attributes,
-            strip_disallowed_tags=cleaner.strip,
-            strip_html_comments=cleaner.strip_comments,
-            css_sanitizer=cleaner.css_sanitizer,
-            allowed_protocols=cleaner.protocols,
-        )
+    sanitized = BleachSanitizerFilter(
+        source=cleaner.walker(cleaner.parser.parseFragment(html_)),
+        allowed_tags=cleaner.tags,
+        attributes=cleaner.attributes,
+        strip_disallowed_tags=cleaner.strip,
+        strip_html_comments=cleaner.strip_comments,
+        css_sanitizer=cleaner.css_sanitizer,
+        allowed_protocols=cleaner.protocols,
     )
+    # Images on other hosts point at the app's proxy: readers' browsers ask no one else.
+    return list(images.ProxyOutsideImages(source=sanitized))
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:

@@ -105,7 +105,7 @@ def test_a_note_inside_an_attribute_cannot_turn_text_into_attributes(
     section = make_section(manuscript, "Intro", body="")
     edit = reverse("sections:section-edit", args=[manuscript.slug, section.slug])
     fields = {
-        name: contributor_client.get(edit).context["form"].initial.get(name) or ""
+        name: str(contributor_client.get(edit).context["form"].initial[name])
         for name in ["title", "base"]
     }
     with django_capture_on_commit_callbacks(execute=True):
