@@ -128,7 +128,7 @@ def test_a_note_found_with_a_new_extent_keeps_its_item(db, contributor, maintain
         assignee=assignee,
     )
 
-    revisions.save_edit(section, body=body, by=contributor)
+    revisions.save_edit(section, body=body, by=contributor, overwrite=True)
 
     (again,) = section.todos.all()
     assert (again.pk, again.status, again.assignee) == (
