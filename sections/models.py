@@ -46,12 +46,29 @@ class Manuscript(models.Model):
         return self.title
 
 
+# Headings go six levels deep, so a section has at most five sections above it.
+DEEPEST_LEVEL = 6
+
+
+def hidden_here_or_above(prefix: str = "") -> Q:
+    """Matches a section (at `prefix`, e.g. "section__") hidden itself or under a
+    hidden section."""
+    hidden = Q()
+    path = f"{prefix}"
+    for _ in range(DEEPEST_LEVEL):
+        hidden |= Q(**{f"{path}is_hidden": True})
+        path += "parent__"
+    return hidden
+
+
 class SectionQuerySet(models.QuerySet):
     def top_level(self) -> SectionQuerySet:
         return self.filter(parent__isnull=True)
 
     def public(self) -> SectionQuerySet:
-        return self.filter(is_hidden=False, removed_at__isnull=True)
+        """Sections the public reads: present, and neither they nor any section above
+        them hidden (hiding a section hides its subsections with it)."""
+        return self.filter(removed_at__isnull=True).exclude(hidden_here_or_above())
 
     def present(self) -> SectionQuerySet:
         return self.filter(removed_at__isnull=True)

@@ -34,7 +34,15 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from sections import claims, rendering, todos
-from sections.models import Citation, Comment, Manuscript, Reference, Section, TodoItem
+from sections.models import (
+    Citation,
+    Comment,
+    Manuscript,
+    Reference,
+    Section,
+    TodoItem,
+    hidden_here_or_above,
+)
 
 KINDS = ("section", "comment", "todo", "reference")
 KIND_LABELS = {
@@ -231,7 +239,7 @@ class _Context:
                 reference=OuterRef("pk"), section__removed_at__isnull=True
             )
             if self.public_only:
-                citations = citations.filter(section__is_hidden=False)
+                citations = citations.exclude(hidden_here_or_above("section__"))
             if self.section is not None:
                 citations = citations.filter(section=self.section)
             references = references.filter(Exists(citations))

@@ -38,6 +38,7 @@ from sections.models import (
     Revision,
     Section,
     TodoItem,
+    hidden_here_or_above,
 )
 
 # A citation of a reference in these states needs someone's attention.
@@ -51,6 +52,8 @@ class OutlineRow:
     open_todos: int
     citation_problems: int
     words: int
+    # Under a hidden section: the public doesn't see it either.
+    hidden_with_parent: bool = False
 
 
 def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
@@ -96,23 +99,30 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
         )
         .order_by("position")
     )
-    return [
-        OutlineRow(
-            section=section,
-            claims=section.active_claims,
-            open_todos=section.open_todos,
-            citation_problems=section.citation_problems,
-            words=len(section.body.split()),
+    rows, hidden = [], set()
+    for section in sections:  # reading order: a parent comes before its subsections
+        under_hidden = section.parent_id in hidden
+        if section.is_hidden or under_hidden:
+            hidden.add(section.pk)
+        rows.append(
+            OutlineRow(
+                section=section,
+                claims=section.active_claims,
+                open_todos=section.open_todos,
+                citation_problems=section.citation_problems,
+                words=len(section.body.split()),
+                hidden_with_parent=under_hidden and not section.is_hidden,
+            )
         )
-        for section in sections
-    ]
+    return rows
 
 
 def manuscripts_for_home() -> QuerySet[Manuscript]:
     return Manuscript.objects.annotate(
         section_count=Count(
             "sections",
-            filter=Q(sections__removed_at__isnull=True, sections__is_hidden=False),
+            filter=Q(sections__removed_at__isnull=True)
+            & ~hidden_here_or_above("sections__"),
         )
     ).order_by("title")
 

@@ -448,6 +448,28 @@ def test_hiding_a_section_takes_it_out_of_the_public_preview_at_once(
     assert 'id="b"' in client.get("/preview/").text
 
 
+def test_hiding_a_section_hides_its_subsections_from_the_public_too(
+    book, maintainer_client, client: Client, django_capture_on_commit_callbacks
+):
+    Section.objects.filter(pk=get(book, "A2a").pk).update(body="Quokkas thrive.")
+    assert "Quokkas thrive." in client.get("/preview/").text
+    search = reverse("sections:public-search")
+    assert "A2a" in client.get(search, {"q": "quokkas"}).text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        maintainer_client.post(
+            url_of(get(book, "A"), "sections:section-visibility"), {"hidden": "on"}
+        )
+    preview = client.get("/preview/").text
+    for below_a in ['id="a"', 'id="a1"', 'id="a2"', 'id="a2a"', "Quokkas thrive."]:
+        assert below_a not in preview
+    assert 'id="b"' in preview
+    assert "A2a" not in client.get(search, {"q": "quokkas"}).text
+    # Members still see them, marked as hidden along with the section above.
+    page = maintainer_client.get(reverse("sections:home")).text
+    assert page.count("hidden with its parent") == 3
+
+
 def test_a_manuscripts_settings_changed_in_the_admin_reach_the_preview_at_once(
     book, maintainer_client, client: Client, django_capture_on_commit_callbacks
 ):
