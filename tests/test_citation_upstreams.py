@@ -205,6 +205,46 @@ def test_a_trickling_answer_ends_at_one_deadline_fallback_included(trickling, se
     assert [request.path for request, _ in trickling.log] == [f"/{WATER}"]
 
 
+@pytest.fixture
+def trickling_headers(settings):
+    """A raw server that sends its status line, then its headers a byte every 0.2 s
+    (a web framework's test server sends headers at once); stopped at teardown."""
+    settings.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.1"]
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for byte in b"X-Slow: " + b"a" * 500 + b"\r\n\r\n":
+                if stop.wait(0.2):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the client gave up: what the test wants
+                    return
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    stop.set()
+    listener.close()
+    server.join(timeout=5)
+
+
+def test_trickling_headers_end_at_the_deadline_too(trickling_headers, settings):
+    settings.CITATION_TIMEOUT = 1.0
+    settings.CITATION_DEADLINE = 1.5
+
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable, match="within 1.5 seconds"):
+        http.get(trickling_headers)
+
+    assert time.monotonic() - started < settings.CITATION_DEADLINE + 1.0
+
+
 @pytest.mark.parametrize("declares_length", [True, False])
 def test_answers_larger_than_the_limit_are_refused(upstream, settings, declares_length):
     body = recorded("doi-csl/10.6084_m9.figshare.4724797.datacite.csl.json")
