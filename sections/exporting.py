@@ -27,7 +27,14 @@ from django.template.loader_tags import IncludeNode
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route, sync_playwright
 
-from sections import assembly, authors, images, rendering, spreadsheets
+from sections import (
+    assembly,
+    authors,
+    images,
+    rendering,
+    source_files,
+    spreadsheets,
+)
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -125,9 +132,14 @@ ZIP_MODE = 0o100644 << 16  # a regular file, rw-r--r--
 def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
     """A Manubot content/ folder as {path: bytes}, paths under "content/".
 
-    One `NN.slug.md` file per top-level section, its subsections as deeper headings
+    A manuscript imported from a content folder comes back as that folder, its
+    files named and written as they were (sections.source_files). Any other: one
+    `NN.slug.md` file per top-level section, its subsections as deeper headings
     (`##` is level 1, as Manubot's own template writes them, `#` being the title).
     """
+    kept = source_files.export_files(manuscript)
+    if kept:
+        return {f"content/{name}": data for name, data in kept.items()}
     files: dict[str, bytes] = {}
     chunks: list[list[str]] = []
     for section in manuscript.sections.present().order_by("position"):

@@ -22,6 +22,9 @@ CITEKEY = re.compile(
 CITATION_GROUP = re.compile(r"\[(?P<inner>[^\[\]]*?@[^\[\]]*?)\](?![(:\[])")
 _BARE_KEY_FULL = re.compile(r"(?:" + _BARE_KEY + r")\Z")
 
+# Manubot's other names for a prefix (its handlers' prefix aliases), as we store them.
+PREFIX_ALIASES = {"pubmed": "pmid", "pmc": "pmcid"}
+
 _DOI_URL = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/", re.IGNORECASE)
 
 
@@ -51,7 +54,7 @@ def standardize(key: str) -> str:
     prefix, sep, rest = key.partition(":")
     if not sep:
         return key
-    prefix = prefix.lower()
+    prefix = PREFIX_ALIASES.get(prefix.lower(), prefix.lower())
     if prefix == "doi":
         return "doi:" + _DOI_URL.sub("", rest).lower()
     if prefix == "pmcid":

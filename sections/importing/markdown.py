@@ -73,13 +73,13 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
         fence_match = FENCE.match(line)
         if fence_match and (not fence or fence_match.group("fence").startswith(fence)):
             fence = "" if fence else fence_match.group("fence")[:3]
-        heading = None if fence else ATX_HEADING.match(line)
+        heading = None if fence else parse_heading(line)
         tag = None if fence else TAG_DEFINITION.match(line)
         if heading:
             _close(sections, lines)
             lines = []
-            hashes = len(heading.group("hashes"))
-            sections.append(ParsedSection(heading.group("title").strip(), hashes, ""))
+            hashes, title = heading
+            sections.append(ParsedSection(title, hashes, ""))
         elif tag:
             tags.append(
                 (standardize(tag.group("tag")), standardize(tag.group("target")))
@@ -89,11 +89,37 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
                 sections.append(ParsedSection(FRONT_MATTER_TITLE, 0, ""))
             lines.append(line)
     _close(sections, lines)
-    _normalize_levels(sections)
+    normalize_levels(sections)
     return sections, tags
 
 
-def _normalize_levels(sections: list[ParsedSection]) -> None:
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading line's level (its number of '#') and title; None for any
+    other line."""
+    heading = ATX_HEADING.match(line)
+    if not heading:
+        return None
+    return len(heading.group("hashes")), heading.group("title").strip()
+
+
+def tag_definitions(text: str) -> list[tuple[str, str]]:
+    """The citation tags a text defines as link references, outside fenced code:
+    (standardized tag key, standardized target)."""
+    tags = []
+    fence = ""
+    for line in text.splitlines():
+        fence_match = FENCE.match(line)
+        if fence_match and (not fence or fence_match.group("fence").startswith(fence)):
+            fence = "" if fence else fence_match.group("fence")[:3]
+        tag = None if fence else TAG_DEFINITION.match(line)
+        if tag:
+            tags.append(
+                (standardize(tag.group("tag")), standardize(tag.group("target")))
+            )
+    return tags
+
+
+def normalize_levels(sections: list[ParsedSection]) -> None:
     """Levels relative to the shallowest heading, never skipping a level going down."""
     # Text before the first heading was given level 0; it sits at the top level.
     base = min((s.level for s in sections if s.level > 0), default=1)
