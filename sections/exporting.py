@@ -35,6 +35,7 @@ from sections import (
     source_files,
     spreadsheets,
 )
+from sections.citations.keys import tag_definitions
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -73,11 +74,20 @@ def to_markdown(manuscript: Manuscript) -> str:
     parts = [
         "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---"
     ]
+    defined: set[str] = set()
     for section in manuscript.sections.present().order_by("position"):
-        parts.append(f"{'#' * section.level} {section.title}")
+        if section.title:
+            parts.append(f"{'#' * section.level} {section.title}")
         if section.body.strip():
             parts.append(section.body.strip("\n"))
-    tags = [f"[@{r.key}]: {r.alias_of.key}" for r in references if r.alias_of]
+        defined.update(tag for tag, _ in tag_definitions(section.body))
+    # Tags the text does not define itself (set on the references page, or from
+    # a citation-tags.tsv) follow it.
+    tags = [
+        f"[@{r.key}]: {r.alias_of.key}"
+        for r in references
+        if r.alias_of and r.key not in defined
+    ]
     if tags:
         parts.append("\n".join(tags))
     return "\n\n".join(parts) + "\n"

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -164,7 +165,9 @@ def test_changed_authors_rewrite_metadata_keeping_every_other_key(
     assert list(metadata["authors"][1]) == list(by_name["Ana Duarte"])
 
 
-def test_tag_definitions_stay_in_the_back_matter_unseen_and_uncited(db, client):
+def test_tag_definitions_stay_in_the_back_matter_unseen_and_uncited(
+    db, client, contributor_client
+):
     manuscript = imported()
 
     back = manuscript.sections.get(source_file="90.back-matter.md")
@@ -176,6 +179,17 @@ def test_tag_definitions_stay_in_the_back_matter_unseen_and_uncited(db, client):
     assert "]: doi:10.1126" not in preview
     assert "Unused2019" not in preview
     assert "1901.00001" not in preview
+    # A definition written in the editor defines the tag, and cites nothing.
+    url = reverse("sections:section-edit", args=[manuscript.slug, back.slug])
+    form = contributor_client.get(url).context["form"]
+    body = form["body"].value() + "\n[@tag:Zoo]: url:https://example.org/model-zoo"
+    contributor_client.post(
+        url,
+        {"title": form["title"].value(), "body": body, "base": form["base"].value()},
+    )
+    zoo = manuscript.references.get(key="tag:Zoo")
+    assert zoo.alias_of.key == "url:https://example.org/model-zoo"
+    assert not back.citations.exists()
 
 
 def test_offline_the_snapshot_supplies_metadata_by_standard_id(db, client):
@@ -213,19 +227,16 @@ def test_offline_the_snapshot_supplies_metadata_by_standard_id(db, client):
         assert works[key].csl_manual["title"] not in bibliography
 
 
-@pytest.mark.skipif(
-    shutil.which("manubot") is None
-    and not Path(__import__("sys").executable).with_name("manubot").exists(),
-    reason="manubot is not installed",
-)
 def test_manubot_builds_the_export_offline(db, contributor_client, tmp_path):
     manuscript = imported()
     for name, data in exported(contributor_client, manuscript).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
-    manubot = Path(__import__("sys").executable).with_name("manubot")
+    # Installed with the test tools (requirements-dev.txt), beside this Python.
+    manubot = shutil.which("manubot", path=Path(sys.executable).parent)
+    assert manubot, "manubot is not installed: pip install -r requirements-dev.txt"
     command = [
-        str(manubot),
+        manubot,
         "process",
         "--skip-citations",  # citations are pandoc-manubot-cite's, which fetches
         "--skip-remote",

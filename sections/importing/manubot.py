@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from sections import source_files
-from sections.citations.keys import standardize
+from sections.citations.keys import standardize, tag_definitions
 from sections.exceptions import ImportRejected
 from sections.importing import markdown
 from sections.importing.parsed import (
@@ -84,7 +84,7 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
     references = [
         ParsedReference(key=tag, alias_of=target)
         for section in sections
-        for tag, target in markdown.tag_definitions(section.body)
+        for tag, target in tag_definitions(section.body)
     ]
     parsed = ParsedManuscript(
         title=title or next(s.title for s in sections if s.title),

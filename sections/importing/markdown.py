@@ -13,7 +13,7 @@ import re
 
 import yaml
 
-from sections.citations.keys import standardize
+from sections.citations.keys import FENCE, TAG_DEFINITION, standardize
 from sections.exceptions import ImportRejected
 from sections.importing.parsed import (
     ParsedManuscript,
@@ -24,8 +24,6 @@ from sections.importing.parsed import (
 from sections.importing.plaintext import FRONT_MATTER_TITLE
 
 ATX_HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
-TAG_DEFINITION = re.compile(r"^\[@(?P<tag>tag:[^\]\s]+)\]:[ \t]*(?P<target>\S+)[ \t]*$")
 FRONT_MATTER = re.compile(
     r"\A---[ \t]*\n(?P<yaml>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL
 )
@@ -100,23 +98,6 @@ def parse_heading(line: str) -> tuple[int, str] | None:
     if not heading:
         return None
     return len(heading.group("hashes")), heading.group("title").strip()
-
-
-def tag_definitions(text: str) -> list[tuple[str, str]]:
-    """The citation tags a text defines as link references, outside fenced code:
-    (standardized tag key, standardized target)."""
-    tags = []
-    fence = ""
-    for line in text.splitlines():
-        fence_match = FENCE.match(line)
-        if fence_match and (not fence or fence_match.group("fence").startswith(fence)):
-            fence = "" if fence else fence_match.group("fence")[:3]
-        tag = None if fence else TAG_DEFINITION.match(line)
-        if tag:
-            tags.append(
-                (standardize(tag.group("tag")), standardize(tag.group("target")))
-            )
-    return tags
 
 
 def normalize_levels(sections: list[ParsedSection]) -> None:
