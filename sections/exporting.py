@@ -156,7 +156,8 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
         if section.level == 1 or not chunks:
             # The file name only orders and labels; the heading carries the title.
             chunks.append([section.slug[:60].rstrip("-") or "section"])
-        chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
+        if section.title:
+            chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
         if section.body.strip():
             chunks[-1].append(section.body.strip("\n"))
     width = max(2, len(str(len(chunks))))
