@@ -12,11 +12,13 @@ the section before it.
 it is parsed, those two keys are rewritten (each author keeping every key the app
 does not hold: `email`, `v1`, `coi`, ...; in the original key order) and dumped
 again, which loses its comments and quoting. The reference files and
-`citation-tags.tsv` come back as they were, and so do the images.
+`citation-tags.tsv` come back as they were, and so do the images; records that
+maintainers entered in the app go to a file of their own (ENTERED_REFERENCES).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -27,6 +29,12 @@ from sections.importing.markdown import FENCE, parse_heading
 from sections.models import Manuscript, Section, SourceFile
 
 BOM = "\ufeff"
+# Records maintainers entered in the app, beside the folder's own files: Manubot
+# reads manual-references*.* in sorted order and lets the last record for a key win,
+# and this name sorts after manual-references.json, as our importer reads it too.
+ENTERED_REFERENCES = "manual-references.reviewapp.json"
+# What the importer writes as the metadata_source of a record from those files.
+IMPORTED_MANUAL = "manual"
 # A heading's pandoc attributes, `{#id .class key=value}`, at the end of its line.
 ATTRIBUTES = re.compile(r"[ \t]+\{[^{}]*\}[ \t]*$")
 
@@ -110,6 +118,16 @@ def export_files(manuscript: Manuscript) -> dict[str, bytes]:
             files[name] = metadata_bytes(manuscript, bytes(source.data))
         elif source.kind != SourceFile.Kind.CONTENT:
             files[name] = bytes(source.data)
+    entered = [
+        dict(r.csl_manual, id=r.key)
+        for r in manuscript.references.exclude(csl_manual=None)
+        .exclude(metadata_source=IMPORTED_MANUAL)
+        .order_by("key")
+    ]
+    if entered:
+        files[ENTERED_REFERENCES] = (
+            json.dumps(entered, ensure_ascii=False, indent=2) + "\n"
+        ).encode()
     return files
 
 

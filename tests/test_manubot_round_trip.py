@@ -5,6 +5,7 @@ files, byte for byte; an edit changes only what was edited; Manubot builds it.""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -259,6 +260,26 @@ def test_manubot_builds_the_export_offline(db, contributor_client, tmp_path):
     assert "## Abstract {.page_break_before}" in text
     assert "Revised the imaging section: Ana Duarte." in text
     assert "[@tag:Hinton2006]: doi:10.1126/science.1127647" in text
+
+
+def test_a_record_a_maintainer_enters_is_exported_beside_the_folders_own(
+    db, maintainer_client
+):
+    manuscript = imported()
+    waiting = manuscript.references.get(key="doi:10.1371/journal.pcbi.1005177")
+    record = {"type": "article-journal", "title": "Imaging cells with deep nets"}
+    response = maintainer_client.post(
+        reverse("sections:reference-record", args=[waiting.pk]),
+        {"csl_json": json.dumps(record)},
+    )
+    assert response.status_code == 302
+
+    files, original = exported(maintainer_client, manuscript), sample_files()
+    assert {name: files[name] for name in original} == original
+    entered = json.loads(files["content/manual-references.reviewapp.json"])
+    assert [(r["id"], r["title"]) for r in entered] == [
+        ("doi:10.1371/journal.pcbi.1005177", "Imaging cells with deep nets")
+    ]
 
 
 @pytest.mark.parametrize(

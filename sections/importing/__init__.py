@@ -377,7 +377,7 @@ def _store_references(
         )
         if item.is_manual:
             reference.csl_manual = item.csl
-            reference.metadata_source = "manual"
+            reference.metadata_source = source_files.IMPORTED_MANUAL
         elif item.csl:
             reference.csl_provisional = item.csl
             reference.metadata_source = (
