@@ -119,6 +119,9 @@ def test_added_and_renamed_sections_go_into_their_neighbours_file(
     rename = reverse("sections:section-rename", args=[manuscript.slug, abstract.slug])
     response = maintainer_client.post(rename, {"title": "Summary"})
     assert response.status_code == 302
+    competing = manuscript.sections.get(title="Competing interests")
+    indent = reverse("sections:section-indent", args=[manuscript.slug, competing.slug])
+    assert maintainer_client.post(indent).status_code == 302
 
     files, original = exported(maintainer_client, manuscript), sample_files()
     assert set(files) == set(original)
@@ -132,6 +135,10 @@ def test_added_and_renamed_sections_go_into_their_neighbours_file(
     assert (
         files["content/01.abstract.md"].split(b"\n", 1)[0]
         == b"## Summary {.page_break_before}"
+    )
+    # One level deeper in the outline: one '#' more, nothing else changed.
+    assert files["content/08.methods.md"] == original["content/08.methods.md"].replace(
+        b"### Competing", b"#### Competing"
     )
 
 
