@@ -53,6 +53,7 @@ class SourcePart:
     lead: str = ""
     before: str = ""
     after: str = ""
+    index: int = 0  # its place among the file's parts
 
     @property
     def layout(self) -> dict:
@@ -62,6 +63,7 @@ class SourcePart:
             "after": self.after,
             "title": self.title,
             "level": self.level,
+            "index": self.index,
             # and, once stored, "level_in_outline": the section's level then.
         }
 
@@ -92,7 +94,9 @@ def split(text: str) -> list[SourcePart]:
         body = rest.strip("\n")
         before = rest[: len(rest) - len(rest.lstrip("\n"))] if body else rest
         after = rest[len(before) + len(body) :]
-        parts.append(SourcePart(heading, level, title, body, lead, before, after))
+        parts.append(
+            SourcePart(heading, level, title, body, lead, before, after, len(parts))
+        )
         lead = ""
     return parts
 
@@ -138,6 +142,7 @@ def _content_texts(manuscript: Manuscript, stored: dict) -> dict[str, str]:
     sections = list(manuscript.sections.present().order_by("position"))
     placed: dict[str, list[SourcePart]] = {}
     current = ""
+    previous: tuple[str, int] | None = None  # the last part's file and place in it
     for section in sections:
         name = section.source_file
         # A section of no file, or out of its file's order, joins its neighbour's.
@@ -146,12 +151,18 @@ def _content_texts(manuscript: Manuscript, stored: dict) -> dict[str, str]:
         current = name
         parts = placed.setdefault(name, [])
         part = _part_for(section)
-        written_here = section.source_file == name and section.source_layout
-        if parts and part.heading and not written_here:
-            # A heading from elsewhere: pandoc wants a blank line before it.
+        index = (section.source_layout or {}).get("index")
+        as_written = (
+            section.source_file == name
+            and index is not None
+            and previous == (name, index - 1)
+        )
+        if parts and part.heading and not as_written:
+            # Not where it was written: pandoc wants a blank line before a heading.
             end = join(parts[-1:])
             parts[-1].after += "\n" * (2 - (len(end) - len(end.rstrip("\n"))))
         parts.append(part)
+        previous = (name, index) if section.source_file == name else None
     return {name: join(placed[name]) for name in content_names if name in placed}
 
 
