@@ -36,9 +36,10 @@ from sections.models import (
 )
 
 Audience = ManuscriptRender.Audience
-# What _section_html writes: the section element, its heading, then its body.
+# What _section_html writes: the section element, its heading (none for text that
+# has none), then its body.
 SECTION_BODY = re.compile(
-    r"<section [^>]*><h\d>.*?</h\d>(?P<body>.*)</section>\Z", re.DOTALL
+    r"<section [^>]*>(?:<h\d>.*?</h\d>)?(?P<body>.*)</section>\Z", re.DOTALL
 )
 
 
@@ -129,7 +130,9 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
             ]
         ).encode()
     ).hexdigest()
-    toc = [{"slug": p.slug, "title": p.title, "level": p.level} for p in pieces]
+    toc = [
+        {"slug": p.slug, "title": p.title, "level": p.level} for p in pieces if p.title
+    ]
     with transaction.atomic():
         # Locked, so two assemblies of one manuscript write its sections in turn.
         render, _ = (
@@ -400,10 +403,14 @@ def _section_html(piece, segments, numbers, entry_html, works) -> str:
     level = min(piece.level + 1, 6)
     body = _body_html(segments, numbers, entry_html, works)
     title = html.escape(piece.title)
+    heading = (
+        f'<h{level}><a class="anchor" href="#{piece.slug}">{title}</a></h{level}>'
+        if piece.title
+        else ""  # text before a file's first heading, as Manubot shows it
+    )
     return (
         f'<section class="manuscript-section level-{piece.level}" id="{piece.slug}">'
-        f'<h{level}><a class="anchor" href="#{piece.slug}">{title}</a></h{level}>'
-        f"{body}</section>"
+        f"{heading}{body}</section>"
     )
 
 

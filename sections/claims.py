@@ -122,10 +122,10 @@ def claim(
             _record(
                 section,
                 actor=contributor,
-                summary=f"{contributor} claims “{section.title}”{by_when}",
+                summary=f"{contributor} claims “{section.label}”{by_when}",
             )
     except IntegrityError as error:
-        raise AlreadyClaimed(f"You already claim “{section.title}”.") from error
+        raise AlreadyClaimed(f"You already claim “{section.label}”.") from error
     return claimed
 
 
@@ -148,7 +148,7 @@ def release(claim: Claim, *, by: AbstractBaseUser, now: datetime | None = None) 
             _record(
                 section,
                 actor=actor,
-                summary=f"{actor} released {whose} {kind} on “{section.title}”",
+                summary=f"{actor} released {whose} {kind} on “{section.label}”",
             )
     return bool(released)
 
@@ -249,9 +249,9 @@ def _notify_one(claim_id: int, *, now: datetime) -> bool:
         base = settings.SITE_URL.rstrip("/")
         days = settings.CLAIM_STALE_AFTER_DAYS
         send_mail(
-            subject=f"Are you still writing “{section.title}”?",
+            subject=f"Are you still writing “{section.label}”?",
             message=(
-                f"You claimed “{section.title}” ({section.manuscript.title}) and "
+                f"You claimed “{section.label}” ({section.manuscript.title}) and "
                 f"have not edited it for {days} days.\n\n"
                 f"Carry on: {base}{section.get_absolute_url()}\n"
                 "If you are no longer writing it, please release the claim there, "

@@ -149,7 +149,7 @@ def post(
             section=section, author=author, body=body, quote=quote
         )
         _record_mentions(comment)
-        _record_activity(comment, f"{author} commented on “{section.title}”")
+        _record_activity(comment, f"{author} commented on “{section.label}”")
     return comment
 
 
@@ -165,7 +165,7 @@ def reply(comment: Comment, *, by: AbstractBaseUser, body: str) -> Comment:
             reply_to_id=thread_id,
         )
         _record_mentions(answer)
-        _record_activity(answer, f"{author} replied on “{comment.section.title}”")
+        _record_activity(answer, f"{author} replied on “{comment.section.label}”")
     return answer
 
 
@@ -280,9 +280,9 @@ def notify(mention_id: int) -> bool:
         section = comment.section
         link = settings.SITE_URL.rstrip("/") + comment.get_absolute_url()
         send_mail(
-            subject=f"{comment.author} mentioned you on “{section.title}”",
+            subject=f"{comment.author} mentioned you on “{section.label}”",
             message=(
-                f"{comment.author} mentioned you in a comment on “{section.title}” "
+                f"{comment.author} mentioned you in a comment on “{section.label}” "
                 f"({section.manuscript.title}):\n\n{comment.body}\n\n{link}\n"
             ),
             from_email=None,

@@ -27,7 +27,15 @@ from django.template.loader_tags import IncludeNode
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route, sync_playwright
 
-from sections import assembly, authors, images, rendering, spreadsheets
+from sections import (
+    assembly,
+    authors,
+    images,
+    rendering,
+    source_files,
+    spreadsheets,
+)
+from sections.citations.keys import tag_definitions
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -66,11 +74,20 @@ def to_markdown(manuscript: Manuscript) -> str:
     parts = [
         "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---"
     ]
+    defined: set[str] = set()
     for section in manuscript.sections.present().order_by("position"):
-        parts.append(f"{'#' * section.level} {section.title}")
+        if section.title:
+            parts.append(f"{'#' * section.level} {section.title}")
         if section.body.strip():
             parts.append(section.body.strip("\n"))
-    tags = [f"[@{r.key}]: {r.alias_of.key}" for r in references if r.alias_of]
+        defined.update(tag for tag, _ in tag_definitions(section.body))
+    # Tags the text does not define itself (set on the references page, or from
+    # a citation-tags.tsv) follow it.
+    tags = [
+        f"[@{r.key}]: {r.alias_of.key}"
+        for r in references
+        if r.alias_of and r.key not in defined
+    ]
     if tags:
         parts.append("\n".join(tags))
     return "\n\n".join(parts) + "\n"
@@ -125,16 +142,22 @@ ZIP_MODE = 0o100644 << 16  # a regular file, rw-r--r--
 def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
     """A Manubot content/ folder as {path: bytes}, paths under "content/".
 
-    One `NN.slug.md` file per top-level section, its subsections as deeper headings
+    A manuscript imported from a content folder comes back as that folder, its
+    files named and written as they were (sections.source_files). Any other: one
+    `NN.slug.md` file per top-level section, its subsections as deeper headings
     (`##` is level 1, as Manubot's own template writes them, `#` being the title).
     """
+    kept = source_files.export_files(manuscript)
+    if kept:
+        return {f"content/{name}": data for name, data in kept.items()}
     files: dict[str, bytes] = {}
     chunks: list[list[str]] = []
     for section in manuscript.sections.present().order_by("position"):
         if section.level == 1 or not chunks:
             # The file name only orders and labels; the heading carries the title.
             chunks.append([section.slug[:60].rstrip("-") or "section"])
-        chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
+        if section.title:
+            chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
         if section.body.strip():
             chunks[-1].append(section.body.strip("\n"))
     width = max(2, len(str(len(chunks))))

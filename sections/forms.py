@@ -50,6 +50,12 @@ class AliasForm(forms.Form):
 
 class EditForm(forms.Form):
     title = forms.CharField(max_length=500)
+
+    def __init__(self, *args, heading_optional: bool = False, **kwargs):
+        # Text before a Manubot file's first heading has none, and may keep it so.
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = not heading_optional
+
     body = forms.CharField(
         required=False,
         strip=False,

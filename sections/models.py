@@ -91,7 +91,8 @@ class Section(models.Model):
     # order is one ORDER BY, and a section's level is its depth in the tree.
     position = models.PositiveIntegerField()
     level = models.PositiveSmallIntegerField(default=1)
-    title = models.CharField(max_length=500)
+    # Blank only for the text before a source file's first heading: it has none.
+    title = models.CharField(max_length=500, blank=True)
     slug = models.SlugField(max_length=120)
     body = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFTING)
@@ -100,6 +101,15 @@ class Section(models.Model):
     )
     removed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Where an imported Manubot section came from, so the export writes it back to
+    # the same file, byte for byte (sections.source_files). Blank: not imported so.
+    source_file = models.CharField(max_length=255, blank=True)
+    source_heading = models.CharField(
+        max_length=1000, blank=True, help_text="The heading line as written."
+    )
+    # The newlines around the body as written, and the title and level the heading
+    # gave: {"before", "after", "title", "level"}.
+    source_layout = models.JSONField(default=dict, blank=True)
 
     objects = SectionQuerySet.as_manager()
 
@@ -116,12 +126,19 @@ class Section(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.label
 
     def get_absolute_url(self) -> str:
         return reverse(
             "sections:section-detail", args=[self.manuscript.slug, self.slug]
         )
+
+    @property
+    def label(self) -> str:
+        """The title, or for text with no heading, where it comes from."""
+        if self.title:
+            return self.title
+        return f"{self.source_file or 'Text'} (no heading)"
 
 
 class Contributor(models.Model):
@@ -191,6 +208,37 @@ class Authorship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contributor} ({self.position}) on {self.manuscript}"
+
+
+class SourceFile(models.Model):
+    """A file of the Manubot content folder a manuscript was imported from, kept as
+    it was: the export writes it back unchanged unless the app changed what it holds
+    (sections.source_files)."""
+
+    class Kind(models.TextChoices):
+        CONTENT = "content", "Content (Markdown)"
+        METADATA = "metadata", "metadata.yaml"
+        REFERENCES = "references", "Manual references (CSL-JSON)"
+        TAGS = "tags", "citation-tags.tsv"
+        IMAGE = "image", "Image"
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="source_files"
+    )
+    name = models.CharField(max_length=255, help_text="Its path under content/.")
+    kind = models.CharField(max_length=20, choices=Kind)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["manuscript", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "name"], name="source_file_unique_in_manuscript"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.manuscript}"
 
 
 class Revision(models.Model):

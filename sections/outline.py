@@ -53,7 +53,7 @@ def set_hidden(
         if not changed.update(is_hidden=hidden):
             return
         state = "hid" if hidden else "showed"
-        _record(section, f"{state} “{section.title}” in the public preview", by=by)
+        _record(section, f"{state} “{section.label}” in the public preview", by=by)
         tasks.assemble_soon(section.manuscript_id)
 
 
@@ -410,7 +410,7 @@ def _record(section: Section, change: str, *, by: AbstractBaseUser | None) -> No
 def _refuse_if_removed(section: Section) -> None:
     """Raise StructureRejected for a removed section: it has no place to move in."""
     if section.removed_at is not None:
-        raise StructureRejected(f"“{section.title}” is removed; restore it first.")
+        raise StructureRejected(f"“{section.label}” is removed; restore it first.")
 
 
 def _copy_place(source: Section, target: Section) -> None:

@@ -172,10 +172,13 @@ def _record_activity(
     # here too): one STRUCTURE entry, not an edit entry beside a rename entry.
     if latest is not None and latest.body == revision.body:
         kind = Activity.Kind.STRUCTURE
-        summary = f"{revision.author} renamed “{latest.title}” to “{revision.title}”"
+        summary = (
+            f"{revision.author} renamed “{latest.title or section.label}” to "
+            f"“{revision.title or section.label}”"
+        )
     else:
         kind = Activity.Kind.EDIT
-        summary = f"{revision.author} edited “{revision.title}”"
+        summary = f"{revision.author} edited “{section.label}”"
         if merged:
             summary += " (merged with a save made meanwhile)"
     activity.record(

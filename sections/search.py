@@ -263,7 +263,7 @@ class _Context:
             hits.append(
                 Hit(
                     kind="section",
-                    title=row.title,
+                    title=row.label,
                     snippet=snippet(
                         text if pattern.search(text) else row.title, self.words
                     ),
@@ -283,7 +283,7 @@ class _Context:
     def comment_hit(self, comment: Comment, rank: float) -> Hit:
         return Hit(
             kind="comment",
-            title=f"{comment.author} on {comment.section.title}",
+            title=f"{comment.author} on {comment.section.label}",
             snippet=snippet(comment.body, self.words),
             url=comment.get_absolute_url(),
             rank=rank,
@@ -292,7 +292,7 @@ class _Context:
     def todo_hit(self, item: TodoItem, rank: float) -> Hit:
         return Hit(
             kind="todo",
-            title=f"{item.get_status_display()} TODO in {item.section.title}",
+            title=f"{item.get_status_display()} TODO in {item.section.label}",
             snippet=snippet(item.text, self.words),
             url=item.section.get_absolute_url(),
             rank=rank,
@@ -349,7 +349,9 @@ class _Postgres:
         # Public hits are checked again in Python, so read a few more candidates.
         limit = context.limit * 2 if context.public_only else context.limit
         rows = list(
-            self._ranked(context.sections(), limit).only("pk", "title", "slug", "body")
+            self._ranked(context.sections(), limit).only(
+                "pk", "title", "slug", "body", "source_file"
+            )
         )
         return context.section_hits(rows, {row.pk: row.search_rank for row in rows})
 
@@ -392,7 +394,7 @@ class _Fallback:
         rows = list(
             context.sections()
             .filter(self._all_words("title", "body", words=context.words))
-            .only("pk", "title", "slug", "body")[:CANDIDATES_PER_KIND]
+            .only("pk", "title", "slug", "body", "source_file")[:CANDIDATES_PER_KIND]
         )
         best = self._best(
             rows,

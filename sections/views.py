@@ -149,10 +149,11 @@ def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
     if request.method != "POST":
         start = revisions.editor_start(section_)
         form = EditForm(
-            initial={"title": start.title, "body": start.body, "base": start.base}
+            initial={"title": start.title, "body": start.body, "base": start.base},
+            heading_optional=not section_.title,
         )
         return _edit_page(request, section_, form=form)
-    form = EditForm(request.POST)
+    form = EditForm(request.POST, heading_optional=not section_.title)
     if not form.is_valid():
         return _edit_page(request, section_, form=form, status=422)
     data = form.cleaned_data
@@ -217,7 +218,8 @@ def _conflict_page(request, section, conflict: EditConflict, *, summary: str):
             "body": conflict.body,
             "summary": summary,
             "base": conflict.current.pk,
-        }
+        },
+        heading_optional=not section.title,
     )
     return _edit_page(
         request,

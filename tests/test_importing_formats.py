@@ -115,7 +115,8 @@ def test_manubot_content_folder_imports_files_in_order_with_its_metadata(db, tmp
 
     assert manuscript.title == "Opportunities and obstacles"
     titles = list(manuscript.sections.values_list("title", flat=True))
-    assert titles == ["Front matter", "Abstract", "Introduction"]
+    # Text before the first heading is a section with none, as Manubot shows it.
+    assert titles == ["", "Abstract", "Introduction"]
     lecun = manuscript.references.get(key="tag:lecun")
     assert lecun.alias_of.key == "doi:10.1038/nature14539"
     notes = manuscript.references.get(key="raw:notes-2017")

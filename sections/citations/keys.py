@@ -22,7 +22,14 @@ CITEKEY = re.compile(
 CITATION_GROUP = re.compile(r"\[(?P<inner>[^\[\]]*?@[^\[\]]*?)\](?![(:\[])")
 _BARE_KEY_FULL = re.compile(r"(?:" + _BARE_KEY + r")\Z")
 
+# Manubot's other names for a prefix (its handlers' prefix aliases), as we store them.
+PREFIX_ALIASES = {"pubmed": "pmid", "pmc": "pmcid"}
+
 _DOI_URL = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/", re.IGNORECASE)
+# A citation tag defined as a Markdown link reference, as Manubot allows:
+# `[@tag:deep-review]: doi:10.1098/rsif.2017.0387`, a line of its own.
+TAG_DEFINITION = re.compile(r"^\[@(?P<tag>tag:[^\]\s]+)\]:[ \t]*(?P<target>\S+)[ \t]*$")
+FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,23 @@ def find_citekeys(text: str) -> list[FoundKey]:
     return found
 
 
+def tag_definitions(text: str) -> list[tuple[str, str]]:
+    """The citation tags a text defines, outside fenced code: (standardized tag
+    key, standardized target). A definition is not a citation (find_citekeys)."""
+    tags = []
+    fence = ""
+    for line in text.splitlines():
+        fence_match = FENCE.match(line)
+        if fence_match and (not fence or fence_match.group("fence").startswith(fence)):
+            fence = "" if fence else fence_match.group("fence")[:3]
+        tag = None if fence else TAG_DEFINITION.match(line)
+        if tag:
+            tags.append(
+                (standardize(tag.group("tag")), standardize(tag.group("target")))
+            )
+    return tags
+
+
 def standardize(key: str) -> str:
     """The one key a reference is stored under, whatever spelling cited it."""
     key = key.strip()
@@ -51,7 +75,7 @@ def standardize(key: str) -> str:
     prefix, sep, rest = key.partition(":")
     if not sep:
         return key
-    prefix = prefix.lower()
+    prefix = PREFIX_ALIASES.get(prefix.lower(), prefix.lower())
     if prefix == "doi":
         return "doi:" + _DOI_URL.sub("", rest).lower()
     if prefix == "pmcid":

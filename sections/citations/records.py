@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sections.citations.keys import find_citekeys, standardize
+from sections.citations.keys import find_citekeys, standardize, tag_definitions
 from sections.models import Citation, Contributor, Reference, Section
 
 
@@ -49,4 +49,42 @@ def sync_section(section: Section, *, by: Contributor | None = None) -> list[Ref
         )
         for f, key in found
     )
-    return [known[r.key] for r in new]
+    return [known[r.key] for r in new] + _sync_tags(section, by=by)
+
+
+def _sync_tags(section: Section, *, by: Contributor | None) -> list[Reference]:
+    """Point the tags the body defines (`[@tag:X]: doi:…`, Manubot's link-reference
+    form) at their targets; a target nobody knew becomes a reference waiting for
+    metadata, returned like new citekeys. A tag the body no longer defines keeps its
+    alias (it may be defined elsewhere, or set on the references page)."""
+    new = []
+    for tag, target in tag_definitions(section.body):
+        if target == tag or target.startswith("tag:") or len(target) > 500:
+            continue
+        aliased, created = Reference.objects.get_or_create(
+            manuscript_id=section.manuscript_id,
+            key=target,
+            defaults={"state": Reference.state_without_record(target), "added_by": by},
+        )
+        if created:
+            new.append(aliased)
+        existing = Reference.objects.filter(
+            manuscript_id=section.manuscript_id, key=tag
+        ).first()
+        if existing is None or existing.alias_of_id != aliased.pk:
+            Reference.objects.update_or_create(
+                manuscript_id=section.manuscript_id,
+                key=tag,
+                defaults={
+                    "alias_of": aliased,
+                    "state": Reference.State.RESOLVED,
+                    "metadata_source": f"alias of {target}"[:100],
+                },
+                create_defaults={
+                    "alias_of": aliased,
+                    "state": Reference.State.RESOLVED,
+                    "metadata_source": f"alias of {target}"[:100],
+                    "added_by": by,
+                },
+            )
+    return new

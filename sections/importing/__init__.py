@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import authors, claims, references, tasks, todos
+from sections import authors, claims, references, source_files, tasks, todos
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
@@ -224,6 +224,7 @@ def store(
         source_sha256=source_sha256,
     )
     report = ImportReport(manuscript=manuscript, created=True, notes=list(parsed.notes))
+    source_files.keep(manuscript, parsed.source_files)
     sections = _store_sections(manuscript, parsed, source_name)
     stored_references = _store_references(manuscript, parsed)
     report.counts["citations"] = _store_citations(
@@ -280,6 +281,13 @@ def _refuse_overlong(parsed: ParsedManuscript) -> None:
                 f"{where[0].upper()}{where[1:]} is {len(section.title)} characters "
                 f"long; at most {heading_limit}."
             )
+        if len(section.source_heading) > _limit(Section, "source_heading"):
+            raise ImportRejected(
+                f"In {section.source_file}, the heading line "
+                f"“{_start(section.source_heading)}” is "
+                f"{len(section.source_heading)} characters long; at most "
+                f"{_limit(Section, 'source_heading')}."
+            )
         for found in find_citekeys(section.body):
             key = max(found.key_as_written, standardize(found.key_as_written), key=len)
             if len(key) > key_limit:
@@ -321,8 +329,16 @@ def _store_sections(
             position=position,
             level=level,
             title=parsed_section.title,
-            slug=_unique_slug(parsed_section.title, used_slugs),
+            slug=_unique_slug(
+                parsed_section.title or Path(parsed_section.source_file).stem,
+                used_slugs,
+            ),
             body=parsed_section.body,
+            source_file=parsed_section.source_file,
+            source_heading=parsed_section.source_heading,
+            source_layout=dict(parsed_section.source_layout, level_in_outline=level)
+            if parsed_section.source_file
+            else {},
             status=Section.Status.DRAFTING
             if parsed_section.body.strip()
             else Section.Status.OUTLINE,
@@ -361,7 +377,7 @@ def _store_references(
         )
         if item.is_manual:
             reference.csl_manual = item.csl
-            reference.metadata_source = "manual"
+            reference.metadata_source = source_files.IMPORTED_MANUAL
         elif item.csl:
             reference.csl_provisional = item.csl
             reference.metadata_source = (

@@ -1,9 +1,9 @@
 """A Manubot `content/` folder, laid out as Manubot's documentation describes it.
 
-- `NN.name.md` files, concatenated in file-name order;
+- `NN.name.md` files, read in file-name order;
 - `metadata.yaml`: `title` and `authors` (name, orcid, github, email);
-- `manual-references*.json`: CSL-JSON records keyed by citekey, which win over
-  anything fetched;
+- `manual-references*.json`: CSL-JSON records, each for the citekey Manubot finds
+  for it (`standard_id`), which win over anything fetched;
   (`manual-references-imported.json`, which our export writes, holds records from
   an imported reference list: they come back provisional, so fetching may replace them);
 - `citation-tags.tsv`: `tag` and `citation` columns, mapping `tag:` keys to real ones
@@ -19,13 +19,25 @@ from pathlib import Path
 
 import yaml
 
-from sections.citations.keys import standardize
+from sections import source_files
+from sections.citations.keys import standardize, tag_definitions
 from sections.exceptions import ImportRejected
 from sections.importing import markdown
-from sections.importing.parsed import ParsedManuscript, ParsedReference, csl_record
+from sections.importing.parsed import (
+    ParsedManuscript,
+    ParsedReference,
+    ParsedSection,
+    csl_record,
+)
+from sections.models import SourceFile
 
 IMPORTED_REFERENCES = "manual-references-imported.json"
 CONTENT_FILE = re.compile(r"^\d+\..+\.md$")
+MAX_KEPT_FILE_BYTES = 20 * 1024 * 1024
+# A CSL-JSON note's "key: value" lines and "{:key: value}" pairs, as Manubot reads
+# them (manubot.cite.csl_item.CSL_Item.note_dict).
+NOTE_LINE = re.compile(r"^(?P<key>[A-Z]+|[-_a-z]+): *(?P<value>.+?) *$", re.MULTILINE)
+NOTE_BRACED = re.compile(r"{:(?P<key>[A-Z]+|[-_a-z]+): *(?P<value>.+?) *}")
 
 
 def content_folder(path: Path) -> Path:
@@ -33,7 +45,11 @@ def content_folder(path: Path) -> Path:
 
 
 def parse(path: Path, *, read_text) -> ParsedManuscript:
-    """Parse a content folder; `read_text(path)` decodes a file or raises ImportRejected."""
+    """Parse a content folder; `read_text(path)` decodes a file or raises ImportRejected.
+
+    Each content file is split at its headings, as written: text before a file's
+    first heading is a section with no heading, tag definitions stay in the text
+    that holds them, and every file is kept as it was (sections.source_files)."""
     folder = content_folder(path)
     files = sorted(
         p for p in folder.iterdir() if p.is_file() and CONTENT_FILE.match(p.name)
@@ -43,18 +59,75 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
             f"{folder} has no Manubot content files (named like 01.introduction.md)."
         )
     metadata = _metadata(folder / "metadata.yaml", read_text)
-    text = "\n\n".join(read_text(file).strip("\n") for file in files)
-    if metadata.get("title"):
-        # The title is known: a lone top heading is then a section, not the title.
-        title = yaml.safe_dump({"title": str(metadata["title"])}, allow_unicode=True)
-        text = f"---\n{title}---\n{text}"
-    parsed = markdown.parse(text, default_title=folder.parent.name)
-    if metadata.get("title"):
-        parsed.title = str(metadata["title"]).strip()
-    parsed.authors = [a for a in metadata.get("authors") or [] if isinstance(a, dict)]
+    kept: list[tuple[str, str, bytes]] = []
+    sections: list[ParsedSection] = []
+    for file in files:
+        text = read_text(file)
+        kept.append((file.name, SourceFile.Kind.CONTENT, file.read_bytes()))
+        sections += [
+            ParsedSection(
+                part.title,
+                part.level,
+                part.body,
+                source_file=file.name,
+                source_heading=part.heading,
+                source_layout=part.layout,
+            )
+            for part in source_files.split(text)
+        ]
+    if not any(section.title for section in sections):
+        raise ImportRejected(
+            "No headings found: Markdown sections start with '#' lines."
+        )
+    markdown.normalize_levels(sections)
+    title = str(metadata.get("title") or "").strip() or folder.parent.name
+    references = [
+        ParsedReference(key=tag, alias_of=target)
+        for section in sections
+        for tag, target in tag_definitions(section.body)
+    ]
+    parsed = ParsedManuscript(
+        title=title or next(s.title for s in sections if s.title),
+        sections=sections,
+        references=references,
+        authors=[a for a in metadata.get("authors") or [] if isinstance(a, dict)],
+    )
     parsed.references += _manual_references(folder, read_text)
     parsed.references += _citation_tags(folder / "citation-tags.tsv", read_text)
+    parsed.source_files = kept + _kept_files(folder)
     return parsed
+
+
+def _kept_files(folder: Path) -> list[tuple[str, str, bytes]]:
+    """The folder's other files, as they are (read and checked by now)."""
+    kept = []
+    if (folder / "metadata.yaml").is_file():
+        kept.append(
+            (
+                "metadata.yaml",
+                SourceFile.Kind.METADATA,
+                _bytes(folder / "metadata.yaml"),
+            )
+        )
+    for path in sorted(folder.glob("manual-references*.json")):
+        kept.append((path.name, SourceFile.Kind.REFERENCES, _bytes(path)))
+    if (folder / "citation-tags.tsv").is_file():
+        tags = folder / "citation-tags.tsv"
+        kept.append((tags.name, SourceFile.Kind.TAGS, _bytes(tags)))
+    images = folder / "images"
+    if images.is_dir():
+        for path in sorted(p for p in images.rglob("*") if p.is_file()):
+            name = path.relative_to(folder).as_posix()
+            kept.append((name, SourceFile.Kind.IMAGE, _bytes(path)))
+    return kept
+
+
+def _bytes(path: Path) -> bytes:
+    if path.stat().st_size > MAX_KEPT_FILE_BYTES:
+        raise ImportRejected(
+            f"{path.name} is larger than {MAX_KEPT_FILE_BYTES // 2**20} MB."
+        )
+    return path.read_bytes()
 
 
 def _metadata(path: Path, read_text) -> dict:
@@ -63,10 +136,20 @@ def _metadata(path: Path, read_text) -> dict:
     try:
         metadata = yaml.safe_load(read_text(path)) or {}
     except yaml.YAMLError as error:
-        raise ImportRejected(f"metadata.yaml does not parse: {error}") from error
+        raise ImportRejected(
+            f"metadata.yaml does not parse: {_one_line(error)}"
+        ) from error
     if not isinstance(metadata, dict):
         raise ImportRejected("metadata.yaml should be a mapping (key: value).")
     return metadata
+
+
+def _one_line(error: yaml.YAMLError) -> str:
+    """PyYAML's message (several lines, with a drawing of the spot) as one line."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
@@ -85,10 +168,24 @@ def _manual_references(folder: Path, read_text) -> list[ParsedReference]:
                 f"{path.name} should be a list of CSL records, each with an id."
             )
         for item in items:
-            key = standardize(str(item["id"]))
+            key = standardize(standard_id(item))
             csl = csl_record(item, key=key, source=path.name)
             references.append(ParsedReference(key=key, csl=csl, is_manual=is_manual))
     return references
+
+
+def standard_id(item: dict) -> str:
+    """The citekey a manual CSL record is for, as Manubot finds it
+    (`CSL_Item.infer_id`): its `standard_citation`, else the `standard_id` its note
+    names (a snapshot of fetched records has short random ids), else its `id`."""
+    if item.get("standard_citation"):
+        return str(item["standard_citation"])
+    note = item.get("note")
+    if isinstance(note, str):
+        pairs = dict(NOTE_LINE.findall(note) + NOTE_BRACED.findall(note))
+        if pairs.get("standard_id"):
+            return pairs["standard_id"]
+    return str(item["id"])
 
 
 def _citation_tags(path: Path, read_text) -> list[ParsedReference]:

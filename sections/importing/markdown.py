@@ -13,7 +13,7 @@ import re
 
 import yaml
 
-from sections.citations.keys import standardize
+from sections.citations.keys import FENCE, TAG_DEFINITION, standardize
 from sections.exceptions import ImportRejected
 from sections.importing.parsed import (
     ParsedManuscript,
@@ -24,8 +24,6 @@ from sections.importing.parsed import (
 from sections.importing.plaintext import FRONT_MATTER_TITLE
 
 ATX_HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
-TAG_DEFINITION = re.compile(r"^\[@(?P<tag>tag:[^\]\s]+)\]:[ \t]*(?P<target>\S+)[ \t]*$")
 FRONT_MATTER = re.compile(
     r"\A---[ \t]*\n(?P<yaml>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL
 )
@@ -73,13 +71,13 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
         fence_match = FENCE.match(line)
         if fence_match and (not fence or fence_match.group("fence").startswith(fence)):
             fence = "" if fence else fence_match.group("fence")[:3]
-        heading = None if fence else ATX_HEADING.match(line)
+        heading = None if fence else parse_heading(line)
         tag = None if fence else TAG_DEFINITION.match(line)
         if heading:
             _close(sections, lines)
             lines = []
-            hashes = len(heading.group("hashes"))
-            sections.append(ParsedSection(heading.group("title").strip(), hashes, ""))
+            hashes, title = heading
+            sections.append(ParsedSection(title, hashes, ""))
         elif tag:
             tags.append(
                 (standardize(tag.group("tag")), standardize(tag.group("target")))
@@ -89,11 +87,20 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
                 sections.append(ParsedSection(FRONT_MATTER_TITLE, 0, ""))
             lines.append(line)
     _close(sections, lines)
-    _normalize_levels(sections)
+    normalize_levels(sections)
     return sections, tags
 
 
-def _normalize_levels(sections: list[ParsedSection]) -> None:
+def parse_heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading line's level (its number of '#') and title; None for any
+    other line."""
+    heading = ATX_HEADING.match(line)
+    if not heading:
+        return None
+    return len(heading.group("hashes")), heading.group("title").strip()
+
+
+def normalize_levels(sections: list[ParsedSection]) -> None:
     """Levels relative to the shallowest heading, never skipping a level going down."""
     # Text before the first heading was given level 0; it sits at the top level.
     base = min((s.level for s in sections if s.level > 0), default=1)

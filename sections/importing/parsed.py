@@ -14,6 +14,10 @@ class ParsedSection:
     title: str
     level: int
     body: str
+    # From a Manubot content folder: where it was written (Section.source_*).
+    source_file: str = ""
+    source_heading: str = ""
+    source_layout: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +39,8 @@ class ParsedManuscript:
     authors: list[dict] = field(default_factory=list)
     # Numbered citations the text used that its reference list does not have.
     notes: list[str] = field(default_factory=list)
+    # A Manubot folder's files as they were: (name under content/, kind, bytes).
+    source_files: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 def csl_record(item: dict, *, key: str, source: str) -> dict:
