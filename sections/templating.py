@@ -215,8 +215,8 @@ def evaluate(text: str, given: Variables | None) -> Evaluated:
 
 
 def citable_text(section) -> str:
-    """The text whose citations count: a template's output (what Manubot cites),
-    or the text as written when it has no template or the template fails."""
+    """The text whose citations count: a template's output (what Manubot cites);
+    the text as written when it has none; the text around it when it fails."""
     if not has_template(section.body):
         return section.body
     evaluated = evaluate(section.body, variables(section.manuscript))
@@ -256,6 +256,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
             comment_start_string="{##",
             comment_end_string="##}",
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+            finalize=_printable,  # each {{ value }}, before it becomes text
         )
         self.globals.pop("lipsum", None)
         self.globals["range"] = _bounded_range
@@ -265,7 +266,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         }
 
     def bounded_join(self, values) -> str:
-        joined = "".join(str(value) for value in values)
+        joined = "".join(str(_printable(value)) for value in values)
         _check_size(joined)
         return joined
 
@@ -284,14 +285,19 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
                 _check_length(len(left) + len(right))
         elif operator == "%" and isinstance(left, str):
             _check_format(left)
+            _printable(right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's names)
-        if getattr(__obj, "__name__", "") in {"format", "format_map"} and isinstance(
-            getattr(__obj, "__self__", None), str
+        # The sandbox hands out str.format wrapped: its width specs build huge text.
+        method = getattr(__obj, "__wrapped__", __obj)
+        if getattr(method, "__name__", "") in {"format", "format_map"} and isinstance(
+            getattr(method, "__self__", None), str
         ):
             raise SecurityError("str.format is not available in templates")
         _check_numbers(args, kwargs)
+        for value in (*args, *kwargs.values()):
+            _printable(value)
         result = super().call(__context, __obj, *args, **kwargs)
         _check_size(result)
         return result
@@ -311,6 +317,8 @@ def _bounded_filter(function, *, name: str):
 
     def bounded(*args, **kwargs):
         _check_numbers(args[value_at + 1 :], kwargs)
+        for value in (*args[value_at:], *kwargs.values()):
+            _printable(value)
         if name == "format":
             for value in (*args, *kwargs.values()):
                 if isinstance(value, str):
@@ -322,6 +330,28 @@ def _bounded_filter(function, *, name: str):
     if value_at:
         bounded.jinja_pass_arg = function.jinja_pass_arg
     return bounded
+
+
+def _printable(value):
+    """The value, if its text stays under VALUE_LIMIT: lists that hold one list
+    twice, nested deep, are small in memory and endless as text."""
+    budget, stack = VALUE_LIMIT, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            budget -= len(item)
+        elif isinstance(item, dict):
+            budget -= 2 * len(item) + 1
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            budget -= len(item) + 1
+            stack.extend(item)
+        else:
+            budget -= 1
+        if budget < 0:
+            _check_length(VALUE_LIMIT + 1)
+    return value
 
 
 def _check_numbers(args, kwargs) -> None:
@@ -412,8 +442,8 @@ def _message(error: Exception) -> str:
         what = "the template calls itself without end"
     else:
         what = str(error) or type(error).__name__
-    where = f"line {line}: " if line else ""
-    return f"Template error on {where}{what[:300]}"
+    where = f" on line {line}" if line else ""
+    return f"Template error{where}: {what[:300]}"
 
 
 def _template_line(error: BaseException) -> int | None:
