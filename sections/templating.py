@@ -51,6 +51,8 @@ VALUE_LIMIT = 1024 * 1024
 NUMBER_LIMIT = 100_000
 # Enough for any real range; a template looping past it is stopped.
 RANGE_LIMIT = 100_000
+# Compiled templates each thread keeps, by text.
+COMPILED_KEPT = 64
 
 # The one-line test that keeps sections without templates off this path.
 TEMPLATE_MARKS = ("{{", "{%", "{##")
@@ -389,9 +391,22 @@ def _sandbox() -> _BoundedSandbox:
     return _environment.sandbox
 
 
+def _compiled(text: str) -> jinja2.Template:
+    """The text compiled by this thread's sandbox; compiling costs more than
+    rendering, and assembly evaluates the same sections again when authors change."""
+    sandbox = _sandbox()
+    kept = sandbox.__dict__.setdefault("compiled", {})
+    template = kept.get(text)
+    if template is None:
+        if len(kept) >= COMPILED_KEPT:
+            kept.clear()
+        template = kept[text] = sandbox.from_string(text)
+    return template
+
+
 def _render(text: str, values: dict) -> str:
     """The template's output; raises what the template did wrong, or TemplateLimit."""
-    template = _sandbox().from_string(text)
+    template = _compiled(text)
     with _deadline():
         pieces, size = [], 0
         for piece in template.generate(**values):
