@@ -12,9 +12,9 @@ def sync_section(section: Section, *, by: Contributor | None = None) -> list[Ref
     with a Jinja2 template, what its output cites, as Manubot sees it; positions are
     then offsets in that output).
 
-        Keys nobody cited before become References waiting for metadata, added `by` the
-        author of the save; those are returned, for the caller to queue their resolution.
-        Runs in the caller's transaction.
+    Keys nobody cited before become References waiting for metadata, added `by` the
+    author of the save; those are returned, for the caller to queue their resolution.
+    Runs in the caller's transaction.
     """
     found = [
         (f, standardize(f.key_as_written))
