@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from sections import authors, bibliography, rendering
+from sections import authors, bibliography, rendering, templating
 from sections.models import (
     AssembledSection,
     Manuscript,
@@ -43,15 +43,25 @@ SECTION_BODY = re.compile(
 )
 
 
-def render_section(section: Section) -> SectionRender:
-    """The section's stored fragment, rendered again only if its input changed."""
-    digest = rendering.input_hash(section.title, section.body)
+def render_section(
+    section: Section, variables: templating.Variables | None = None
+) -> SectionRender:
+    """The section's stored fragment, rendered again only if its input changed
+    (for a section with a template, its variables are part of the input)."""
+    if not templating.has_template(section.body):
+        variables = None
+    elif variables is None:
+        variables = templating.variables(section.manuscript)
+    digest = rendering.input_hash(
+        section.title, section.body, variables.digest if variables else ""
+    )
     stored = SectionRender.objects.filter(section=section)
     if stored.filter(input_hash=digest).exists():
         return stored.get()
-    fragment = rendering.render_fragment(section.title, section.body)
+    fragment = rendering.render_fragment(section.title, section.body, variables)
     fields = {
         "input_hash": fragment.input_hash,
+        "variables_digest": variables.digest if variables else "",
         "segments": fragment.segments,
         "public_segments": fragment.public_segments,
         "keys": rendering.slot_keys(fragment.segments),
@@ -166,7 +176,12 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     """An unsaved text of a section as contributors will see it once saved: rendered
     by the same pipeline, citations numbered across the whole manuscript with this
     text in place. Writes nothing."""
-    fragment = rendering.render_fragment(title, body)
+    variables = (
+        templating.variables(section.manuscript)
+        if templating.has_template(body)
+        else None
+    )
+    fragment = rendering.render_fragment(title, body, variables)
     piece = Piece(
         section.pk,
         section.slug,
@@ -333,12 +348,25 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
         sections = sections.public()
     keys_field = "render__keys" if show_todos else "render__public_keys"
     rows = sections.values_list(
-        "pk", "slug", "title", "level", "render__input_hash", keys_field
+        "pk",
+        "slug",
+        "title",
+        "level",
+        "render__input_hash",
+        keys_field,
+        "render__variables_digest",
     )
     pieces = []
-    for pk, slug, title, level, fragment_hash, keys in rows:
-        if fragment_hash is None:
-            stored = render_section(Section.objects.get(pk=pk))
+    variables = None
+    for pk, slug, title, level, fragment_hash, keys, variables_digest in rows:
+        if variables_digest:
+            # A template's output follows the authors, metadata and date: computed
+            # once, and only for a manuscript with a template section.
+            variables = variables or templating.variables(manuscript)
+        if fragment_hash is None or (
+            variables_digest and variables_digest != variables.digest
+        ):
+            stored = render_section(Section.objects.get(pk=pk), variables)
             fragment_hash = stored.input_hash
             keys = stored.keys if show_todos else stored.public_keys
         pieces.append(Piece(pk, slug, title, level, fragment_hash, keys))

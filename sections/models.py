@@ -12,6 +12,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -37,6 +38,9 @@ class Manuscript(models.Model):
         help_text="The file this manuscript was imported from.",
     )
     source_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # Every key of an imported Manubot metadata.yaml, as parsed (dates as ISO text):
+    # its templates' variables, beside the author list kept in Authorship.
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -604,6 +608,9 @@ class SectionRender(models.Model):
     # (TODO notes removed), so numbering a manuscript needs no HTML.
     keys = models.JSONField(default=list)
     public_keys = models.JSONField(default=list)
+    # For a section with a template, the digest of the variables it was evaluated
+    # with ("" for one without): assembly renders it again when they change.
+    variables_digest = models.CharField(max_length=64, blank=True, default="")
     rendered_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -26,12 +26,12 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, images, todos
+from sections import claims, images, templating, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
@@ -85,8 +85,12 @@ class Fragment:
     input_hash: str
 
 
-def input_hash(title: str, body: str) -> str:
-    return hashlib.sha256(f"{RENDERER_VERSION}\n{title}\n{body}".encode()).hexdigest()
+def input_hash(title: str, body: str, variables_digest: str = "") -> str:
+    """What a fragment is made from; a template's variables only if it has one."""
+    text = f"{RENDERER_VERSION}\n{title}\n{body}"
+    if variables_digest:
+        text += f"\n{variables_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # What a pair of stand-ins wraps: TODO notes (hidden from the public), and citations
@@ -160,22 +164,28 @@ class Tokens:
         return self._token(first), self._token(second)
 
 
-def render_fragment(title: str, body: str) -> Fragment:
+def render_fragment(
+    title: str, body: str, variables: templating.Variables | None = None
+) -> Fragment:
     """A section's body as a stored fragment: segments of safe HTML and citation
-    slots, for contributors and (TODO notes left out) for the public."""
+    slots, for contributors and (TODO notes left out) for the public.
+
+    With variables, a Jinja2 template in the body is evaluated first and its output
+    is the Markdown rendered; a template error is a notice for contributors only."""
+    evaluated = templating.evaluate(body, variables)
     tokens = Tokens()
-    prepared = _protect_outside_code(body, tokens)
+    prepared = _protect_outside_code(evaluated.text, tokens)
     stream = _sanitized_tokens(_markdown().reset().convert(prepared))
     marked = list(_swap_in(stream, tokens))
-    segments = _segments(_with_notes_marked(marked))
-    if any(token.get("wrapper") == NOTE for token in marked):
+    segments = _segments(_with_notes_marked(evaluated.notice + marked))
+    if evaluated.notice or any(token.get("wrapper") == NOTE for token in marked):
         public_segments = _segments(_without_emptied(_without_notes(marked)))
     else:
         public_segments = segments  # nothing to leave out: the same segments
     return Fragment(
         segments=segments,
         public_segments=public_segments,
-        input_hash=input_hash(title, body),
+        input_hash=input_hash(title, body, evaluated.digest),
     )
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from sections import templating
 from sections.citations.keys import find_citekeys, standardize, tag_definitions
 from sections.models import Citation, Contributor, Reference, Section
 
 
 def sync_section(section: Section, *, by: Contributor | None = None) -> list[Reference]:
-    """Replace the section's Citation rows with what its body cites now.
+    """Replace the section's Citation rows with what its body cites now (for a body
+    with a Jinja2 template, what its output cites, as Manubot sees it; positions are
+    then offsets in that output).
 
     Keys nobody cited before become References waiting for metadata, added `by` the
     author of the save; those are returned, for the caller to queue their resolution.
     Runs in the caller's transaction.
     """
-    found = [(f, standardize(f.key_as_written)) for f in find_citekeys(section.body)]
+    found = [
+        (f, standardize(f.key_as_written))
+        for f in find_citekeys(templating.citable_text(section))
+    ]
     keys = {key for _, key in found}
     known = {
         r.key: r

@@ -222,6 +222,7 @@ def store(
         slug=slug,
         source_name=source_name,
         source_sha256=source_sha256,
+        metadata=parsed.metadata,
     )
     report = ImportReport(manuscript=manuscript, created=True, notes=list(parsed.notes))
     source_files.keep(manuscript, parsed.source_files)

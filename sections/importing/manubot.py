@@ -1,7 +1,8 @@
 """A Manubot `content/` folder, laid out as Manubot's documentation describes it.
 
 - `NN.name.md` files, read in file-name order;
-- `metadata.yaml`: `title` and `authors` (name, orcid, github, email);
+- `metadata.yaml`: `title` and `authors` (name, orcid, github, email); every key is
+  kept on the manuscript, for the Jinja2 templates in the text (`templating`);
 - `manual-references*.json`: CSL-JSON records, each for the citekey Manubot finds
   for it (`standard_id`), which win over anything fetched;
   (`manual-references-imported.json`, which our export writes, holds records from
@@ -92,6 +93,7 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
         references=references,
         authors=[a for a in metadata.get("authors") or [] if isinstance(a, dict)],
     )
+    parsed.metadata = metadata
     parsed.references += _manual_references(folder, read_text)
     parsed.references += _citation_tags(folder / "citation-tags.tsv", read_text)
     parsed.source_files = kept + _kept_files(folder)

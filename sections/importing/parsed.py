@@ -37,6 +37,8 @@ class ParsedManuscript:
     references: list[ParsedReference] = field(default_factory=list)
     # People named as authors: dicts with name, and optionally orcid, github, email.
     authors: list[dict] = field(default_factory=list)
+    # A Manubot metadata.yaml as parsed: every key, for its templates' variables.
+    metadata: dict = field(default_factory=dict)
     # Numbered citations the text used that its reference list does not have.
     notes: list[str] = field(default_factory=list)
     # A Manubot folder's files as they were: (name under content/, kind, bytes).
