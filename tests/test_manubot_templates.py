@@ -85,7 +85,7 @@ def test_the_public_sees_what_manubot_builds_from_the_sample_templates(sample, c
         ("Byung Kim", "Consults for Example Genomics Inc.", "2020-03-09"),
         ("Chiara Rossi", "None", "2020-02-28"),
     ]
-    body = page[page.index('id="front-matter"') :]
+    body = page[page.index('id="00front-matter"') :]
     assert not [mark for mark in TEMPLATE_MARKS if mark in body]
     assert "Jinja2 front-matter template" not in body  # a {## comment ##}
 

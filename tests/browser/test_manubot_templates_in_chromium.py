@@ -42,7 +42,7 @@ def test_readers_see_the_templates_output_and_never_the_template(
     page = context.new_page()
     page.goto(f"{live_server.url}/preview/")
 
-    front = page.locator("#front-matter")
+    front = page.locator("[id='00front-matter']")
     expect(front).to_contain_text(
         re.compile(r"was automatically generated\s+on \w+ \d{1,2}, \d{4}\.")
     )
