@@ -53,8 +53,8 @@ def render_section(section: Section) -> SectionRender:
         "input_hash": fragment.input_hash,
         "segments": fragment.segments,
         "public_segments": fragment.public_segments,
-        "keys": rendering.slot_keys(fragment.segments),
-        "public_keys": rendering.slot_keys(fragment.public_segments),
+        "keys": fragment.keys,
+        "public_keys": fragment.public_keys,
         "rendered_at": timezone.now(),
     }
     # Written without reading the old fragment; a race to create the first one is
@@ -170,7 +170,7 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         title,
         section.level,
         fragment.input_hash,
-        rendering.slot_keys(fragment.segments),
+        fragment.keys,
     )
     pieces = [
         piece if p.pk == section.pk else p

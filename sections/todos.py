@@ -44,9 +44,11 @@ NOTE_MARKER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b:?")
 # conjunction a capital is a name within the note ("once more of the Discussion
 # section"). A name after another word ends the note early, which shows note text
 # rather than hiding real text; `[TODO: …]` or `(TODO: …)` say exactly where a
-# note ends, at its closing bracket.
+# note ends, at its closing bracket. A note in an HTML comment (`<!-- TODO: … -->`)
+# ends where the comment does.
 NOTE_END = re.compile(
-    r"(?<=[.?!\]])\s+(?=[A-Z])|[ \t]*\n|(?P<capital>(?<=[a-z])[ \t]+(?=[A-Z][a-z]))"
+    r"(?<=[.?!\]])\s+(?=[A-Z])|[ \t]*\n|[ \t]*-->"
+    r"|(?P<capital>(?<=[a-z])[ \t]+(?=[A-Z][a-z]))"
 )
 WORDS_BEFORE_A_NAME = {
     "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with",
