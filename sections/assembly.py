@@ -38,7 +38,7 @@ from sections.models import (
 Audience = ManuscriptRender.Audience
 # What _section_html writes: the section element, its heading, then its body.
 SECTION_BODY = re.compile(
-    r"<section [^>]*><h\d>.*?</h\d>(?P<body>.*)</section>\Z", re.DOTALL
+    r"<section [^>]*><h\d[^>]*>.*?</h\d>(?P<body>.*)</section>\Z", re.DOTALL
 )
 
 
@@ -78,6 +78,7 @@ class Piece:
     level: int
     fragment_hash: str
     keys: list[str]
+    heading_attributes: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         section.level,
         fragment.input_hash,
         fragment.keys,
+        section.heading_attributes,
     )
     pieces = [
         piece if p.pk == section.pk else p
@@ -330,15 +332,23 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
         sections = sections.public()
     keys_field = "render__keys" if show_todos else "render__public_keys"
     rows = sections.values_list(
-        "pk", "slug", "title", "level", "render__input_hash", keys_field
+        "pk",
+        "slug",
+        "title",
+        "level",
+        "render__input_hash",
+        keys_field,
+        "heading_attributes",
     )
     pieces = []
-    for pk, slug, title, level, fragment_hash, keys in rows:
+    for pk, slug, title, level, fragment_hash, keys, heading_attributes in rows:
         if fragment_hash is None:
             stored = render_section(Section.objects.get(pk=pk))
             fragment_hash = stored.input_hash
             keys = stored.keys if show_todos else stored.public_keys
-        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys))
+        pieces.append(
+            Piece(pk, slug, title, level, fragment_hash, keys, heading_attributes)
+        )
     return pieces
 
 
@@ -377,7 +387,7 @@ def _input_hash(
         digest.update(part.encode() + b"\0")
     for piece in pieces:
         digest.update(
-            f"{piece.pk}\0{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0".encode()
+            f"{piece.pk}\0{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{piece.heading_attributes}\0".encode()
         )
     return digest.hexdigest()
 
@@ -392,7 +402,7 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
         cited.append(
             f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
         )
-    text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0"
+    text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0{piece.heading_attributes}\0"
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
@@ -400,9 +410,13 @@ def _section_html(piece, segments, numbers, entry_html, works) -> str:
     level = min(piece.level + 1, 6)
     body = _body_html(segments, numbers, entry_html, works)
     title = html.escape(piece.title)
+    # The heading's own classes (`{.page_break_before}`), from the allow-list only.
+    classes = rendering.allowed_classes(piece.heading_attributes)
+    heading_class = f' class="{html.escape(classes)}"' if classes else ""
     return (
         f'<section class="manuscript-section level-{piece.level}" id="{piece.slug}">'
-        f'<h{level}><a class="anchor" href="#{piece.slug}">{title}</a></h{level}>'
+        f'<h{level}{heading_class}><a class="anchor" href="#{piece.slug}">{title}</a>'
+        f"</h{level}>"
         f"{body}</section>"
     )
 

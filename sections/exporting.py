@@ -67,7 +67,7 @@ def to_markdown(manuscript: Manuscript) -> str:
         "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---"
     ]
     for section in manuscript.sections.present().order_by("position"):
-        parts.append(f"{'#' * section.level} {section.title}")
+        parts.append(f"{'#' * section.level} {_heading_text(section)}")
         if section.body.strip():
             parts.append(section.body.strip("\n"))
     tags = [f"[@{r.key}]: {r.alias_of.key}" for r in references if r.alias_of]
@@ -134,7 +134,7 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
         if section.level == 1 or not chunks:
             # The file name only orders and labels; the heading carries the title.
             chunks.append([section.slug[:60].rstrip("-") or "section"])
-        chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
+        chunks[-1].append(f"{'#' * (section.level + 1)} {_heading_text(section)}")
         if section.body.strip():
             chunks[-1].append(section.body.strip("\n"))
     width = max(2, len(str(len(chunks))))
@@ -546,3 +546,10 @@ def _template_sources(name: str) -> Iterator[str]:
     yield template.source
     for include in template.nodelist.get_nodes_by_type(IncludeNode):
         yield from _template_sources(include.template.resolve(Context()))
+
+
+def _heading_text(section) -> str:
+    """A section's heading as written: its title, then its pandoc attributes."""
+    if section.heading_attributes:
+        return f"{section.title} {{{section.heading_attributes}}}"
+    return section.title

@@ -75,6 +75,9 @@ class Section(models.Model):
     position = models.PositiveIntegerField()
     level = models.PositiveSmallIntegerField(default=1)
     title = models.CharField(max_length=500)
+    # Pandoc attributes written after the heading (`## Abstract {.page_break_before}`),
+    # kept apart from the title so they never show, and written back on export.
+    heading_attributes = models.CharField(max_length=200, blank=True)
     slug = models.SlugField(max_length=120)
     body = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFTING)

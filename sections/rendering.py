@@ -209,6 +209,12 @@ def mark_fragment_safe(html_: str) -> SafeString:
     return mark_safe(html_)
 
 
+def allowed_classes(attribute_list: str) -> str:
+    """The allowed classes of a pandoc attribute list (`.page_break_before`), joined."""
+    written = attributes.id_and_classes(attribute_list).get("class", "")
+    return " ".join(c for c in dict.fromkeys(written.split()) if c in ALLOWED_CLASSES)
+
+
 def slot_keys(segments: Segments) -> list[str]:
     """The citekeys of a fragment's citation slots, in order."""
     return [key for segment in segments if isinstance(segment, list) for key in segment]

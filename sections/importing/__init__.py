@@ -321,6 +321,7 @@ def _store_sections(
             position=position,
             level=level,
             title=parsed_section.title,
+            heading_attributes=parsed_section.heading_attributes,
             slug=_unique_slug(parsed_section.title, used_slugs),
             body=parsed_section.body,
             status=Section.Status.DRAFTING

@@ -24,6 +24,8 @@ from sections.importing.parsed import (
 from sections.importing.plaintext import FRONT_MATTER_TITLE
 
 ATX_HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
+# Pandoc attributes ending a heading: `## Abstract {.page_break_before}`.
+HEADING_ATTRIBUTES = re.compile(r"[ \t]+\{(?P<attributes>[^{}\n]*)\}\Z")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})")
 TAG_DEFINITION = re.compile(r"^\[@(?P<tag>tag:[^\]\s]+)\]:[ \t]*(?P<target>\S+)[ \t]*$")
 FRONT_MATTER = re.compile(
@@ -79,7 +81,16 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
             _close(sections, lines)
             lines = []
             hashes = len(heading.group("hashes"))
-            sections.append(ParsedSection(heading.group("title").strip(), hashes, ""))
+            title = heading.group("title").strip()
+            attributes = HEADING_ATTRIBUTES.search(title)
+            sections.append(
+                ParsedSection(
+                    title[: attributes.start()].strip() if attributes else title,
+                    hashes,
+                    "",
+                    attributes.group("attributes").strip() if attributes else "",
+                )
+            )
         elif tag:
             tags.append(
                 (standardize(tag.group("tag")), standardize(tag.group("target")))

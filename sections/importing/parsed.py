@@ -14,6 +14,8 @@ class ParsedSection:
     title: str
     level: int
     body: str
+    # Pandoc attributes after the heading, without braces: ".page_break_before".
+    heading_attributes: str = ""
 
 
 @dataclass

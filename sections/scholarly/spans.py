@@ -23,6 +23,10 @@ ATTRIBUTES = re.compile(r"\{([^{}\n]*)\}")
 PRIORITY = 165
 # Deeper spans stay text: nobody nests them so, and each level is a recursion.
 MAX_DEPTH = 8
+# How far a span's closing bracket may be: a paragraph, some brackets inside.
+MAX_LENGTH, MAX_BRACKETS = 5000, 200
+# Brackets, and escapes (a backslash and what it escapes, which never counts).
+BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
 
 
 class BracketedSpanProcessor(InlineProcessor):
@@ -73,20 +77,20 @@ def _append_text(span: etree.Element, after: etree.Element | None, text: str) ->
 
 
 def _matching_bracket(data: str, start: int) -> int | None:
+    """Where the `[` at start closes, looking no further than a span is long (so
+    text of many unclosed brackets costs a bounded scan for each)."""
     depth = 0
-    index = start
-    while index < len(data):
-        char = data[index]
-        if char == "\\":
-            index += 2
-            continue
+    end = min(len(data), start + MAX_LENGTH)
+    for seen, bracket in enumerate(BRACKET.finditer(data, start, end)):
+        if seen > MAX_BRACKETS:
+            return None
+        char = bracket.group()
         if char == "[":
             depth += 1
         elif char == "]":
             depth -= 1
             if depth == 0:
-                return index
-        index += 1
+                return bracket.start()
     return None
 
 
