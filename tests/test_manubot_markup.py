@@ -15,6 +15,7 @@ from django.urls import reverse
 from sections import importing, releases, rendering
 from sections.models import Section, TodoItem
 from sections.scholarly.attributes import PAGE_IDS
+from tests.factories import make_manuscript, make_section
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -112,20 +113,29 @@ def test_readers_see_pandoc_markup_rendered_never_its_syntax(
 
 
 def test_a_footnotes_citation_is_numbered_where_the_footnote_is_referenced(
-    sample, client
+    contributor_client,
 ):
-    """As pandoc-citeproc numbers it: the note's citation comes after those before
-    the reference and before those after it, though the note prints last."""
-    page = client.get(reverse("sections:preview")).text
-    bibliography = Page(page).find("li")
-    order = [attrs["data-key"] for attrs, _ in bibliography if "data-key" in attrs]
-    assert (
-        order.index("doi:10.1186/s13059-019-1874-1") == order.index("pmid:26017442") + 1
+    """As pandoc-citeproc numbers it: the note's citation before those after the
+    reference, though the note prints at the end of the section."""
+    section = make_section(make_manuscript("Footnoted review"), "Intro")
+    body = (
+        "A first claim.[^n] A later one [@doi:10.1/after].\n\n"
+        "[^n]: As shown in [@doi:10.1/in-note]."
     )
-    assert (
-        order.index("doi:10.1371/journal.pcbi.1005177")
-        == order.index("doi:10.1186/s13059-019-1874-1") + 1
+    preview = contributor_client.post(
+        reverse(
+            "sections:section-live-preview",
+            args=[section.manuscript.slug, section.slug],
+        ),
+        {"title": section.title, "body": body},
     )
+    page = Page(preview.text)
+    (footnote,) = page.find(
+        "li", id=page.find("a", **{"class": "footnote-ref"})[0][0]["href"][1:]
+    )
+    assert footnote[1].startswith("As shown in [1")
+    later = [text for attrs, text in page.find("span", **{"class": "citation"})]
+    assert later[0].startswith("[2"), later  # the text's citation, after the note's
 
 
 def test_footnote_ids_never_collide_across_sections():
