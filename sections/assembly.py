@@ -39,7 +39,7 @@ Audience = ManuscriptRender.Audience
 # What _section_html writes: the section element, its heading (none for text that
 # has none), then its body.
 SECTION_BODY = re.compile(
-    r"<section [^>]*>(?:<h\d>.*?</h\d>)?(?P<body>.*)</section>\Z", re.DOTALL
+    r"<section [^>]*>(?:<h\d[^>]*>.*?</h\d>)?(?P<body>.*)</section>\Z", re.DOTALL
 )
 
 
@@ -64,8 +64,8 @@ def render_section(
         "variables_digest": variables.digest if variables else "",
         "segments": fragment.segments,
         "public_segments": fragment.public_segments,
-        "keys": rendering.slot_keys(fragment.segments),
-        "public_keys": rendering.slot_keys(fragment.public_segments),
+        "keys": fragment.keys,
+        "public_keys": fragment.public_keys,
         "rendered_at": timezone.now(),
     }
     # Written without reading the old fragment; a race to create the first one is
@@ -89,6 +89,7 @@ class Piece:
     level: int
     fragment_hash: str
     keys: list[str]
+    heading_attributes: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         title,
         section.level,
         fragment.input_hash,
-        rendering.slot_keys(fragment.segments),
+        fragment.keys,
+        section.heading_attributes,
     )
     pieces = [
         piece if p.pk == section.pk else p
@@ -355,10 +357,12 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
         "render__input_hash",
         keys_field,
         "render__variables_digest",
+        "heading_attributes",
     )
     pieces = []
     variables = None
-    for pk, slug, title, level, fragment_hash, keys, variables_digest in rows:
+    for row in rows:
+        pk, slug, title, level, fragment_hash, keys, variables_digest, attributes = row
         if variables_digest:
             # A template's output follows the authors, metadata and date: computed
             # once, and only for a manuscript with a template section.
@@ -369,7 +373,7 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
             stored = render_section(Section.objects.get(pk=pk), variables)
             fragment_hash = stored.input_hash
             keys = stored.keys if show_todos else stored.public_keys
-        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys))
+        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys, attributes))
     return pieces
 
 
@@ -408,7 +412,7 @@ def _input_hash(
         digest.update(part.encode() + b"\0")
     for piece in pieces:
         digest.update(
-            f"{piece.pk}\0{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0".encode()
+            f"{piece.pk}\0{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{piece.heading_attributes}\0".encode()
         )
     return digest.hexdigest()
 
@@ -423,7 +427,7 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
         cited.append(
             f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
         )
-    text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0"
+    text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0{piece.heading_attributes}\0"
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
@@ -431,8 +435,12 @@ def _section_html(piece, segments, numbers, entry_html, works) -> str:
     level = min(piece.level + 1, 6)
     body = _body_html(segments, numbers, entry_html, works)
     title = html.escape(piece.title)
+    # The heading's own classes (`{.page_break_before}`), from the allow-list only.
+    classes = rendering.allowed_classes(piece.heading_attributes)
+    heading_class = f' class="{html.escape(classes)}"' if classes else ""
     heading = (
-        f'<h{level}><a class="anchor" href="#{piece.slug}">{title}</a></h{level}>'
+        f'<h{level}{heading_class}><a class="anchor" href="#{piece.slug}">{title}</a>'
+        f"</h{level}>"
         if piece.title
         else ""  # text before a file's first heading, as Manubot shows it
     )

@@ -77,7 +77,7 @@ def to_markdown(manuscript: Manuscript) -> str:
     defined: set[str] = set()
     for section in manuscript.sections.present().order_by("position"):
         if section.title:
-            parts.append(f"{'#' * section.level} {section.title}")
+            parts.append(f"{'#' * section.level} {section.heading_text}")
         if section.body.strip():
             parts.append(section.body.strip("\n"))
         defined.update(tag for tag, _ in tag_definitions(section.body))
@@ -157,7 +157,7 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
             # The file name only orders and labels; the heading carries the title.
             chunks.append([section.slug[:60].rstrip("-") or "section"])
         if section.title:
-            chunks[-1].append(f"{'#' * (section.level + 1)} {section.title}")
+            chunks[-1].append(f"{'#' * (section.level + 1)} {section.heading_text}")
         if section.body.strip():
             chunks[-1].append(section.body.strip("\n"))
     width = max(2, len(str(len(chunks))))

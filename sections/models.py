@@ -97,6 +97,9 @@ class Section(models.Model):
     level = models.PositiveSmallIntegerField(default=1)
     # Blank only for the text before a source file's first heading: it has none.
     title = models.CharField(max_length=500, blank=True)
+    # Pandoc attributes written after the heading (`## Abstract {.page_break_before}`),
+    # kept apart from the title so they never show, and written back on export.
+    heading_attributes = models.CharField(max_length=200, blank=True)
     slug = models.SlugField(max_length=120)
     body = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFTING)
@@ -136,6 +139,13 @@ class Section(models.Model):
         return reverse(
             "sections:section-detail", args=[self.manuscript.slug, self.slug]
         )
+
+    @property
+    def heading_text(self) -> str:
+        """The heading as Markdown writes it: the title, then its pandoc attributes."""
+        if self.heading_attributes:
+            return f"{self.title} {{{self.heading_attributes}}}"
+        return self.title
 
     @property
     def label(self) -> str:

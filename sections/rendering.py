@@ -26,14 +26,16 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, images, templating, todos
+from sections import claims, images, scholarly, templating, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
+from sections.scholarly import attributes, footnotes
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
 RENDERER_VERSION = "5"
 
-EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
+# With `scholarly.extensions()`: footnotes, attributes, spans, fenced divs.
+EXTENSIONS = ["tables", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "dd", "dl",
     "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
@@ -41,7 +43,7 @@ ALLOWED_TAGS = {
     "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "*": ["id", "title"],
+    "*": ["id", "title", "class"],
     "a": ["href", "title", "rel", "class"],
     "img": ["src", "alt", "title", "width", "height"],
     "td": ["colspan", "rowspan"],
@@ -49,8 +51,16 @@ ALLOWED_ATTRIBUTES = {
     "ol": ["start"],
     "li": ["id"],
     "sup": ["id"],
-    "div": ["class"],
 }
+# The only classes text may give an element (`{.banner}`, `::: {.note}`, raw HTML):
+# the ones real Manubot manuscripts use and our CSS styles, and Python-Markdown's own.
+ALLOWED_CLASSES = frozenset(
+    """
+    banner note white black page_break_before page_break_after
+    lightred lightyellow lightgreen lightblue lightpurple lightgrey lightgray
+    footnote footnote-ref footnote-backref toc
+    """.split()
+)
 ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
 # No style attribute survives: an empty property allow-list.
 NO_CSS = CSSSanitizer(allowed_css_properties=[])
@@ -83,6 +93,10 @@ class Fragment:
     segments: Segments
     public_segments: Segments
     input_hash: str
+    # The slots' keys in the order citations are numbered (pandoc's reading order:
+    # a footnote's where it is referenced), for contributors and for the public.
+    keys: list[str] = field(default_factory=list)
+    public_keys: list[str] = field(default_factory=list)
 
 
 def input_hash(title: str, body: str, variables_digest: str = "") -> str:
@@ -174,24 +188,41 @@ def render_fragment(
     is the Markdown rendered; a template error is a notice for contributors only."""
     evaluated = templating.evaluate(body, variables)
     tokens = Tokens()
+    digest = input_hash(title, body, evaluated.digest)
+    # Footnote ids carry this text's prefix, so sections' footnotes never collide.
+    prefix = digest[:8]
     prepared = _protect_outside_code(evaluated.text, tokens)
-    stream = _sanitized_tokens(_markdown().reset().convert(prepared))
+    converter = _markdown()
+    _converters.footnotes.id_prefix = prefix
+    stream = _sanitized_tokens(converter.reset().convert(prepared), prefix)
     marked = list(_swap_in(stream, tokens))
     segments = _segments(_with_notes_marked(evaluated.notice + marked))
+    keys = footnotes.keys_in_reading_order(marked, prefix)
     if evaluated.notice or any(token.get("wrapper") == NOTE for token in marked):
-        public_segments = _segments(_without_emptied(_without_notes(marked)))
+        public = _without_emptied(_without_notes(marked))
+        public_segments = _segments(public)
+        public_keys = footnotes.keys_in_reading_order(public, prefix)
     else:
-        public_segments = segments  # nothing to leave out: the same segments
+        # nothing to leave out: the same segments
+        public_segments, public_keys = segments, keys
     return Fragment(
         segments=segments,
         public_segments=public_segments,
-        input_hash=input_hash(title, body, evaluated.digest),
+        input_hash=digest,
+        keys=keys,
+        public_keys=public_keys,
     )
 
 
 def mark_fragment_safe(html_: str) -> SafeString:
     """Assembled output of stored fragments, which render_fragment sanitized."""
     return mark_safe(html_)
+
+
+def allowed_classes(attribute_list: str) -> str:
+    """The allowed classes of a pandoc attribute list (`.page_break_before`), joined."""
+    written = attributes.id_and_classes(attribute_list).get("class", "")
+    return " ".join(c for c in dict.fromkeys(written.split()) if c in ALLOWED_CLASSES)
 
 
 def slot_keys(segments: Segments) -> list[str]:
@@ -202,8 +233,9 @@ def slot_keys(segments: Segments) -> list[str]:
 def _markdown() -> markdown.Markdown:
     """This thread's Markdown converter: building one costs more than converting."""
     if not hasattr(_converters, "markdown"):
+        extensions, _converters.footnotes = scholarly.extensions()
         _converters.markdown = markdown.Markdown(
-            extensions=EXTENSIONS, output_format="html"
+            extensions=EXTENSIONS + extensions, output_format="html"
         )
     return _converters.markdown
 
@@ -222,9 +254,10 @@ def _cleaner() -> bleach.Cleaner:
     return _converters.cleaner
 
 
-def _sanitized_tokens(html_: str) -> list[Token]:
+def _sanitized_tokens(html_: str, footnote_prefix: str = "0") -> list[Token]:
     """The HTML parsed and sanitized by bleach, as its token stream (what
-    `Cleaner.clean` serializes), so later steps change tokens, not text."""
+    `Cleaner.clean` serializes), so later steps change tokens, not text; classes,
+    ids and image sizes only as `scholarly.attributes` allows them."""
     cleaner = _cleaner()
     sanitized = BleachSanitizerFilter(
         source=cleaner.walker(cleaner.parser.parseFragment(html_)),
@@ -235,8 +268,13 @@ def _sanitized_tokens(html_: str) -> list[Token]:
         css_sanitizer=cleaner.css_sanitizer,
         allowed_protocols=cleaner.protocols,
     )
+    allowed = attributes.AllowedAttributes(
+        sanitized,
+        classes=ALLOWED_CLASSES,
+        own_ids=footnotes.own_ids(footnote_prefix),
+    )
     # Images on other hosts point at the app's proxy: readers' browsers ask no one else.
-    return list(images.ProxyOutsideImages(source=sanitized))
+    return list(images.ProxyOutsideImages(source=allowed))
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:

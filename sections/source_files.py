@@ -25,7 +25,11 @@ from dataclasses import dataclass
 import yaml
 
 from sections import authors
-from sections.importing.markdown import FENCE, parse_heading
+from sections.importing.markdown import (
+    FENCE,
+    parse_heading,
+    split_heading_attributes,
+)
 from sections.models import Manuscript, Section, SourceFile
 
 BOM = "\ufeff"
@@ -54,6 +58,7 @@ class SourcePart:
     before: str = ""
     after: str = ""
     index: int = 0  # its place among the file's parts
+    attributes: str = ""  # the heading's pandoc attributes, without braces
 
     @property
     def layout(self) -> dict:
@@ -91,11 +96,14 @@ def split(text: str) -> list[SourcePart]:
             lead = rest  # blank lines before the first heading
             continue
         level, title = parse_heading(heading) if heading else (0, "")
+        title, attributes = split_heading_attributes(title)
         body = rest.strip("\n")
         before = rest[: len(rest) - len(rest.lstrip("\n"))] if body else rest
         after = rest[len(before) + len(body) :]
         parts.append(
-            SourcePart(heading, level, title, body, lead, before, after, len(parts))
+            SourcePart(
+                heading, level, title, body, lead, before, after, len(parts), attributes
+            )
         )
         lead = ""
     return parts
@@ -178,7 +186,7 @@ def _part_for(section: Section) -> SourcePart:
     body = section.body.replace("\r\n", "\n").strip("\n")
     if not section.source_file or not layout:
         # Written in the app: a heading as Manubot's template writes them.
-        heading = f"{'#' * min(section.level + 1, 6)} {section.title}"
+        heading = f"{'#' * min(section.level + 1, 6)} {section.heading_text}"
         before, after = ("\n\n", "\n") if body else ("\n", "")
         return SourcePart(
             heading, section.level + 1, section.title, body, "", before, after
@@ -190,7 +198,7 @@ def _part_for(section: Section) -> SourcePart:
     ):
         heading = _rewritten_heading(section, layout)
     elif not heading and section.title:
-        heading = f"{'#' * min(section.level + 1, 6)} {section.title}"
+        heading = f"{'#' * min(section.level + 1, 6)} {section.heading_text}"
     before = layout.get("before", "")
     if heading and not before.startswith("\n") and body:
         before = "\n\n"

@@ -44,9 +44,11 @@ NOTE_MARKER = re.compile(r"\b(?:TODO|FIXME|TBD|XXX)\b:?")
 # conjunction a capital is a name within the note ("once more of the Discussion
 # section"). A name after another word ends the note early, which shows note text
 # rather than hiding real text; `[TODO: …]` or `(TODO: …)` say exactly where a
-# note ends, at its closing bracket.
+# note ends, at its closing bracket. A note in an HTML comment (`<!-- TODO: … -->`)
+# ends where the comment does.
 NOTE_END = re.compile(
-    r"(?<=[.?!\]])\s+(?=[A-Z])|[ \t]*\n|(?P<capital>(?<=[a-z])[ \t]+(?=[A-Z][a-z]))"
+    r"(?<=[.?!\]])\s+(?=[A-Z])|[ \t]*\n|[ \t]*-->"
+    r"|(?P<capital>(?<=[a-z])[ \t]+(?=[A-Z][a-z]))"
 )
 WORDS_BEFORE_A_NAME = {
     "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with",
@@ -65,9 +67,10 @@ PLACEHOLDER_MARKER = re.compile(
     r"\b(?:goes|will go) here\b|(?<=\S[ \t])#(?=[ \t]+[a-z])", re.IGNORECASE
 )
 SENTENCE_END = re.compile(r"[.?!](?=\s|$)|\n")
-# Any bracket that is not a Manubot citation, a Markdown link or a checkbox, and is
-# short enough to be a key: `[refs]`, `[McHardy]`, `[ Ding et al]`, `[14]`.
-INFORMAL_KEY = re.compile(r"(?<![\]!\\])\[(?!\^)(?P<key>[^\[\]@\n]{1,60})\](?![(\[:])")
+# Any bracket that is not a Manubot citation, a Markdown link, a pandoc span
+# (`[text]{.class}`) or a checkbox, and is short enough to be a key: `[refs]`,
+# `[McHardy]`, `[ Ding et al]`, `[14]`.
+INFORMAL_KEY = re.compile(r"(?<![\]!\\])\[(?!\^)(?P<key>[^\[\]@\n]{1,60})\](?![(\[:{])")
 NEEDS_SOURCE = {"ref", "refs", "citation needed", "citation", "cite", "?"}
 # An @handle, but not a citekey such as @doi:10.1038/… (a colon and more text). At
 # most 100 characters, Contributor.handle's length: a longer one is no handle, rather

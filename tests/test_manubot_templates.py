@@ -200,7 +200,7 @@ def test_changing_an_authors_name_changes_the_rendered_author_line_at_once(
     # Ana signs in as herself: her imported record is now her account's.
     Contributor.objects.filter(user=contributor).delete()
     Contributor.objects.filter(display_name="Ana Duarte").update(user=contributor)
-    abstract = section(sample, "abstract-page_break_before")
+    abstract = section(sample, "abstract")
     abstract_rendered = SectionRender.objects.get(section=abstract).rendered_at
     assert "Ana Duarte<sup>1,2,†</sup>" in public_page(client)
 

@@ -330,6 +330,7 @@ def _store_sections(
             position=position,
             level=level,
             title=parsed_section.title,
+            heading_attributes=parsed_section.heading_attributes,
             slug=_unique_slug(
                 parsed_section.title or Path(parsed_section.source_file).stem,
                 used_slugs,

@@ -70,6 +70,7 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
                 part.title,
                 part.level,
                 part.body,
+                heading_attributes=part.attributes,
                 source_file=file.name,
                 source_heading=part.heading,
                 source_layout=part.layout,

@@ -24,6 +24,8 @@ from sections.importing.parsed import (
 from sections.importing.plaintext import FRONT_MATTER_TITLE
 
 ATX_HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$")
+# Pandoc attributes ending a heading: `## Abstract {.page_break_before}`.
+HEADING_ATTRIBUTES = re.compile(r"[ \t]+\{(?P<attributes>[^{}\n]*)\}\Z")
 FRONT_MATTER = re.compile(
     r"\A---[ \t]*\n(?P<yaml>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL
 )
@@ -77,7 +79,8 @@ def _sections(text: str) -> tuple[list[ParsedSection], list[tuple[str, str]]]:
             _close(sections, lines)
             lines = []
             hashes, title = heading
-            sections.append(ParsedSection(title, hashes, ""))
+            title, attributes = split_heading_attributes(title)
+            sections.append(ParsedSection(title, hashes, "", attributes))
         elif tag:
             tags.append(
                 (standardize(tag.group("tag")), standardize(tag.group("target")))
@@ -98,6 +101,15 @@ def parse_heading(line: str) -> tuple[int, str] | None:
     if not heading:
         return None
     return len(heading.group("hashes")), heading.group("title").strip()
+
+
+def split_heading_attributes(title: str) -> tuple[str, str]:
+    """A heading's title and its pandoc attributes, without braces:
+    "Abstract {.page_break_before}" is ("Abstract", ".page_break_before")."""
+    attributes = HEADING_ATTRIBUTES.search(title)
+    if not attributes:
+        return title, ""
+    return title[: attributes.start()].strip(), attributes.group("attributes").strip()
 
 
 def normalize_levels(sections: list[ParsedSection]) -> None:

@@ -14,6 +14,8 @@ class ParsedSection:
     title: str
     level: int
     body: str
+    # Pandoc attributes after the heading, without braces: ".page_break_before".
+    heading_attributes: str = ""
     # From a Manubot content folder: where it was written (Section.source_*).
     source_file: str = ""
     source_heading: str = ""

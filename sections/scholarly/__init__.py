@@ -1,0 +1,29 @@
+"""The scholarly Markdown of Manubot manuscripts (pandoc's), for `rendering`.
+
+One module per construct: `attributes` (pandoc attribute lists, and the filter that
+lets only allowed classes, ids and image sizes through), `spans` (bracketed spans),
+`divs` (fenced divs) and `footnotes` (ids unique across sections, citations numbered
+where the note is referenced). Heading and image attributes are Python-Markdown's
+`attr_list`; what divs hold is rendered by its `md_in_html`.
+"""
+
+from __future__ import annotations
+
+from markdown.extensions import Extension
+
+from sections.scholarly.divs import FencedDivExtension
+from sections.scholarly.footnotes import SectionFootnotes
+from sections.scholarly.spans import BracketedSpanExtension
+
+
+def extensions() -> tuple[list[Extension | str], SectionFootnotes]:
+    """A converter's scholarly extensions (new instances: they keep per-document
+    state), and its footnotes, whose id prefix each render sets."""
+    footnotes = SectionFootnotes()
+    return [
+        footnotes,
+        "attr_list",
+        "md_in_html",
+        BracketedSpanExtension(),
+        FencedDivExtension(),
+    ], footnotes
