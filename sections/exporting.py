@@ -27,7 +27,7 @@ from django.template.loader_tags import IncludeNode
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route, sync_playwright
 
-from sections import assembly, authors, images, rendering, spreadsheets
+from sections import assembly, authors, figures, images, rendering, spreadsheets
 from sections.exceptions import ReviewappError
 from sections.importing.manubot import IMPORTED_REFERENCES
 from sections.models import (
@@ -168,6 +168,9 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
     files["content/citation-tags.tsv"] = (
         "tag\tcitation\n" + "".join(f"{tag}\t{target}\n" for tag, target in tags)
     ).encode()
+    # The figures, where the text names them (`images/overview.svg`), byte for byte.
+    for path, data in figures.files_for_export(manuscript):
+        files[f"content/{path}"] = data
     return files
 
 

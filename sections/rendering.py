@@ -26,12 +26,12 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, images, todos
+from sections import claims, figures, images, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
@@ -73,8 +73,9 @@ DROPPABLE_WHEN_EMPTIED = {
 # What a pair's wrapper holds: its text and citations, not the elements around them.
 WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing"}
 
-# A fragment: trusted HTML strings, and citation slots (a list of citekeys each).
-Segments = list[str | list[str]]
+# A fragment: trusted HTML strings, citation slots (a list of citekeys each), and
+# figures (a dict: the path and the image's attributes, see sections.figures).
+Segments = list[str | list[str] | dict]
 Token = dict
 
 
@@ -225,8 +226,11 @@ def _sanitized_tokens(html_: str) -> list[Token]:
         css_sanitizer=cleaner.css_sanitizer,
         allowed_protocols=cleaner.protocols,
     )
-    # Images on other hosts point at the app's proxy: readers' browsers ask no one else.
-    return list(images.ProxyOutsideImages(source=sanitized))
+    # Images on other hosts point at the app's proxy: readers' browsers ask no one
+    # else; images by relative path are the manuscript's figures (sections.figures).
+    return list(
+        figures.LocalFigures(source=images.ProxyOutsideImages(source=sanitized))
+    )
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:
@@ -436,6 +440,11 @@ def _segments(stream: Iterable[Token]) -> Segments:
             run = []
         elif kind == "Missing":
             run.extend(_missing_reference(token["numbers"]))
+        elif "figure" in token:
+            # Its URL (or its absence) is the manuscript's business: assembly's.
+            segments.append(serializer.render(run))
+            segments.append(figures.segment_for(token))
+            run = []
         else:
             run.append(token)
     segments.append(serializer.render(run))

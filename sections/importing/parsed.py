@@ -35,6 +35,8 @@ class ParsedManuscript:
     authors: list[dict] = field(default_factory=list)
     # Numbered citations the text used that its reference list does not have.
     notes: list[str] = field(default_factory=list)
+    # Image files the text shows, checked (sections.figures.IncomingFigure).
+    figures: list = field(default_factory=list)
 
 
 def csl_record(item: dict, *, key: str, source: str) -> dict:
