@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from sections import figures, permissions
 from sections.forms import FigureUploadForm
-from sections.models import Figure
+from sections.models import Figure, Manuscript
 
 FOREVER = 365 * 24 * 3600
 
@@ -72,7 +72,13 @@ def figure_list(request: HttpRequest, manuscript: str) -> HttpResponse:
     return _figures_page(request, manuscript_, form=FigureUploadForm())
 
 
-def _figures_page(request, manuscript, *, form, status: int = 200) -> HttpResponse:  # noqa: ANN001
+def _figures_page(
+    request: HttpRequest,
+    manuscript: Manuscript,
+    *,
+    form: FigureUploadForm,
+    status: int = 200,
+) -> HttpResponse:
     rows = [
         (figure_, figures.url(figure_))
         for figure_ in Figure.objects.filter(manuscript=manuscript)

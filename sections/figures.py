@@ -33,7 +33,9 @@ from urllib.parse import unquote, urlsplit
 
 from bleach.html5lib_shim import Filter
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile, File
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import Resolver404, resolve, reverse
 from django.utils.text import slugify
@@ -134,7 +136,7 @@ def max_megabytes() -> str:
     return _megabytes(settings.FIGURE_MAX_BYTES)
 
 
-def read_upload(upload) -> bytes:  # noqa: ANN001 (an UploadedFile)
+def read_upload(upload: UploadedFile) -> bytes:
     """An uploaded file's bytes, read no further than one past the limit (checked
     then says it is too large)."""
     upload.seek(0)
@@ -310,16 +312,12 @@ def _storage_name(sha256: str, content_type: str) -> str:
     return f"{sha256[:2]}/{sha256}{EXTENSIONS[content_type]}"
 
 
-class _Written(list):
-    """Storage names this operation wrote (not those already there)."""
-
-
 @contextmanager
-def removed_if_failed() -> Iterator[_Written]:
+def removed_if_failed() -> Iterator[list[str]]:
     """Collects the files written inside it; if the block raises (its transaction
     rolled back), removes those no committed figure uses, so a failed import or
     upload leaves no file behind. Use it outside the block's transaction."""
-    written = _Written()
+    written: list[str] = []
     try:
         yield written
     except BaseException:
@@ -333,7 +331,7 @@ def removed_if_failed() -> Iterator[_Written]:
         raise
 
 
-def _write(data: bytes, content_type: str, written: _Written) -> tuple[str, str]:
+def _write(data: bytes, content_type: str, written: list[str]) -> tuple[str, str]:
     sha256 = hashlib.sha256(data).hexdigest()
     name = _storage_name(sha256, content_type)
     storage = figure_storage()
@@ -346,7 +344,7 @@ def _write(data: bytes, content_type: str, written: _Written) -> tuple[str, str]
 
 
 def store_imported(
-    manuscript: Manuscript, incoming: Iterable[IncomingFigure], *, written: _Written
+    manuscript: Manuscript, incoming: Iterable[IncomingFigure], *, written: list[str]
 ) -> list[Figure]:
     """Keep an import's checked figure files for the new manuscript. Expects to run
     inside the import's transaction and `removed_if_failed`."""
@@ -366,7 +364,9 @@ def store_imported(
     return Figure.objects.bulk_create(rows)
 
 
-def add(manuscript: Manuscript, *, name: str, data: bytes, by) -> Figure:  # noqa: ANN001
+def add(
+    manuscript: Manuscript, *, name: str, data: bytes, by: AbstractBaseUser | None
+) -> Figure:
     """Keep an uploaded file as a figure under `images/<name>`; a name already taken
     by other bytes gets a suffix (`name-2.png`), the same bytes under the same name
     are the figure already there. Raises FigureRejected."""

@@ -12,6 +12,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -723,10 +724,10 @@ class Release(models.Model):
         return f"{self.manuscript} {self.name}"
 
 
-def figure_storage():  # noqa: ANN201 (a Storage; named so migrations can refer to it)
+def figure_storage() -> Storage:
     """Where figure files are kept: STORAGES["figures"] (the filesystem under
-    MEDIA_ROOT unless the environment names an S3-compatible store)."""
-    from django.core.files.storage import storages
+    MEDIA_ROOT unless the environment names an S3-compatible store). A function,
+    so the field's migration names no backend and each call sees the settings."""
 
     return storages["figures"]
 

@@ -85,13 +85,12 @@ def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscri
 
 
 def can_see_figures(user: User, manuscript: Manuscript) -> bool:
-    """Load a manuscript's figure files: its readers, and everyone once the public
-    sees it (the site's first manuscript is /preview/, and a released one is at
-    /v/<name>/ forever), since a public page shows them."""
+    """Load a manuscript's figure files: its readers, and everyone for the site's
+    first manuscript, whose pages are public (/preview/, its versions at /v/)."""
     if can_read(user, manuscript):
         return True
     first = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
-    return manuscript.pk == first.get()["pk"] or manuscript.releases.exists()
+    return manuscript.pk == first.get()["pk"]
 
 
 def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:

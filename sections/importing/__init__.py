@@ -215,7 +215,12 @@ def store(
         return _store(parsed, source_name, source_sha256, written)
 
 
-def _store(parsed, source_name, source_sha256, written) -> ImportReport:  # noqa: ANN001
+def _store(
+    parsed: ParsedManuscript,
+    source_name: str,
+    source_sha256: str,
+    written: list[str],
+) -> ImportReport:
     _refuse_overlong(parsed)
     slug = slugify(parsed.title)[:100] or "manuscript"
     existing = Manuscript.objects.filter(slug=slug).first()
