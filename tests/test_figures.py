@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from sections import figures, releases
+from sections import exporting, figures, releases
 from sections.models import Figure, Manuscript
 from tests.factories import make_manuscript, make_section, png
 
@@ -328,3 +328,19 @@ def test_the_exports_carry_the_figures_bytes(
     assert "data:image/png;base64," + base64.b64encode(png_data).decode() in sources
     assert all(src.startswith("data:image/") for src in sources), sources
     assert "/figure/" not in page
+
+
+@pytest.mark.browser
+def test_the_pdf_prints_the_figure(db, settings, contributor):
+    if not Path(settings.CHROMIUM_PATH).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    manuscript = make_manuscript("Printed review")
+    make_section(manuscript, "Intro", body="![A red box](images/box.png)")
+    unprinted = exporting.pdf(manuscript)
+    figures.add(manuscript, name="box.png", data=png(200, 100), by=contributor)
+
+    printed = exporting.pdf(manuscript)
+
+    # Chromium writes a raster picture as an image object of the PDF.
+    assert b"/Subtype /Image" not in unprinted
+    assert b"/Subtype /Image" in printed
