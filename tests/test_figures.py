@@ -173,6 +173,33 @@ def test_a_figure_that_is_not_an_image_fails_the_whole_import(
     assert stored_files(figure_files) == []
 
 
+def test_an_image_named_outside_images_is_imported_but_not_one_outside_the_folder(
+    db, tmp_path, django_capture_on_commit_callbacks
+):
+    folder = tmp_path / "manuscript"
+    shutil.copytree(SAMPLE, folder)
+    content = folder / "content"
+    (content / "figures").mkdir()
+    (content / "figures" / "extra.png").write_bytes(png(3, 3))
+    with (content / "02.main.md").open("a") as text:
+        text.write("\n\n![Extra](figures/extra.png)\n")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_manuscript", str(folder), stdout=io.StringIO())
+
+    assert Figure.objects.filter(path="figures/extra.png").exists()
+    assert "/figures/extra.png" in "".join(
+        IMG.findall(Client().get("/preview/").content.decode())
+    )
+
+    Manuscript.objects.all().delete()
+    (tmp_path / "secret.png").write_bytes(png(5, 5))
+    (content / "figures" / "extra.png").unlink()
+    (content / "figures" / "extra.png").symlink_to(tmp_path / "secret.png")
+    with pytest.raises(CommandError, match="points outside the content folder"):
+        call_command("import_manuscript", str(folder))
+
+
 def test_an_import_that_fails_while_writing_files_leaves_none_behind(db, figure_files):
     # The storage cannot take the last figure (a file sits where its folder goes),
     # so the import fails after writing the others: those must go too.
