@@ -15,7 +15,11 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date, url_has_allowed_host_and_scheme
+from django.utils.http import (
+    content_disposition_header,
+    http_date,
+    url_has_allowed_host_and_scheme,
+)
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from sections import figures, permissions
@@ -36,7 +40,7 @@ def figure(
     it can run: sniffing off, a sandboxing policy, an SVG as an attachment.
     """
     figure_ = permissions.get_figure(request.user, manuscript, path)
-    if digest != figure_.sha256[: len(digest)] or len(digest) < 16:
+    if digest != figure_.sha256[:16]:
         response = HttpResponseRedirect(figures.url(figure_))
         response["Cache-Control"] = "no-cache"
         return response
@@ -59,8 +63,9 @@ def figure(
     name = path.rsplit("/", 1)[-1]
     # Opened on its own an SVG is a document that could run script: downloaded
     # instead (an <img> ignores this header and shows it).
-    disposition = "attachment" if figure_.content_type == figures.SVG else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(
+        figure_.content_type == figures.SVG, name
+    )
     return response
 
 
