@@ -40,6 +40,10 @@ RUN SECRET_KEY=collectstatic-build-only-throwaway-key-never-used-at-runtime \
     ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput
 
+# Figure files (MEDIA_ROOT), on the compose stack's shared volume: the app user's to
+# write. A new named volume takes this folder's owner.
+RUN mkdir -p /data/media && chown reviewapp:reviewapp /data/media
+
 USER reviewapp
 
 EXPOSE 8000

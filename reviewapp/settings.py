@@ -263,8 +263,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Figure files (sections.figures): on the filesystem under MEDIA_ROOT, or, with
+# FIGURES_S3_BUCKET set, in an S3-compatible store through django-storages (install
+# `django-storages[s3]` then; credentials come from the usual AWS_* variables, which
+# boto3 reads itself). They are served by the app, never from MEDIA_URL.
+FIGURES_S3_BUCKET = env_str("FIGURES_S3_BUCKET")
+FIGURES_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": FIGURES_S3_BUCKET,
+            "endpoint_url": env_str("FIGURES_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("FIGURES_S3_REGION") or None,
+            "location": env_str("FIGURES_S3_PREFIX", "figures"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if FIGURES_S3_BUCKET
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT / "figures")},
+    }
+)
+# Largest figure file an upload or import may hold.
+FIGURE_MAX_BYTES = env_int("FIGURE_MAX_BYTES", 10 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "figures": FIGURES_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

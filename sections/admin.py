@@ -21,6 +21,7 @@ from sections.models import (
     Claim,
     Comment,
     Contributor,
+    Figure,
     Manuscript,
     Mention,
     Reference,
@@ -230,6 +231,15 @@ class MentionAdmin(ReadOnlyAdmin):
     list_select_related = ["contributor", "comment__author", "comment__section"]
     search_fields = ["contributor__handle", "contributor__display_name"]
     autocomplete_fields = ["comment", "contributor"]
+
+
+@admin.register(Figure)
+class FigureAdmin(ReadOnlyAdmin):
+    list_display = ["path", "manuscript", "content_type", "size", "uploaded_by"]
+    list_filter = ["content_type", "manuscript"]
+    list_select_related = ["manuscript", "uploaded_by"]
+    search_fields = ["path", "sha256"]
+    autocomplete_fields = ["manuscript", "uploaded_by"]
 
 
 # Replaces django.contrib.auth's registrations (its admin module is imported first,

@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from sections import authors, bibliography, rendering, templating
+from sections import authors, bibliography, figures, rendering, templating
 from sections.models import (
     AssembledSection,
     Manuscript,
@@ -110,8 +110,15 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     references = _references(manuscript)
     works = references.works
     byline = authors.byline(manuscript)
+    figure_urls = figures.urls_for(manuscript)
+    figures_version = figures.version_of(figure_urls)
     digest = _input_hash(
-        manuscript, audience, show_todos, pieces, references.version, byline
+        manuscript,
+        audience,
+        show_todos,
+        pieces,
+        references.version + figures_version,
+        byline,
     )
     render = (
         ManuscriptRender.objects.filter(manuscript=manuscript, audience=audience)
@@ -154,7 +161,14 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
             )
         )
         _store_sections(
-            render, pieces, show_todos, numbers, entry_html, entry_hash, works
+            render,
+            pieces,
+            show_todos,
+            numbers,
+            entry_html,
+            entry_hash,
+            works,
+            figure_urls,
         )
         changes = {"input_hash": digest, "assembled_at": timezone.now()}
         if render.toc != toc:
@@ -211,8 +225,9 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         "fetched once you save</span>"
         for key in numbers
     }
+    figure_urls = figures.urls_for(section.manuscript_id)
     return rendering.mark_fragment_safe(
-        _body_html(fragment.segments, numbers, entry_html, works)
+        _body_html(fragment.segments, numbers, entry_html, works, figure_urls)
     )
 
 
@@ -281,11 +296,18 @@ def section_body(render: ManuscriptRender, section: Section) -> SafeString:
 
 
 def _store_sections(
-    render, pieces, show_todos, numbers, entry_html, entry_hash, works
+    render, pieces, show_todos, numbers, entry_html, entry_hash, works, figure_urls
 ) -> None:
     """Write the sections whose assembled HTML changed; drop those no longer there."""
+    # A figure added or removed may change any section's images: all are written.
+    figures_version = figures.version_of(figure_urls)
     hashes = {
-        piece.pk: _section_hash(piece, show_todos, numbers, entry_hash, works)
+        piece.pk: hashlib.sha256(
+            (
+                _section_hash(piece, show_todos, numbers, entry_hash, works)
+                + figures_version
+            ).encode()
+        ).hexdigest()
         for piece in pieces
     }
     stored = {
@@ -315,7 +337,9 @@ def _store_sections(
                     section_id=piece.pk,
                     position=position,
                     input_hash=hashes[piece.pk],
-                    html=_section_html(piece, fragment, numbers, entry_html, works),
+                    html=_section_html(
+                        piece, fragment, numbers, entry_html, works, figure_urls
+                    ),
                 )
             )
         elif piece.pk in stored and stored[piece.pk][1] != position:
@@ -431,9 +455,9 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
-def _section_html(piece, segments, numbers, entry_html, works) -> str:
+def _section_html(piece, segments, numbers, entry_html, works, figure_urls) -> str:
     level = min(piece.level + 1, 6)
-    body = _body_html(segments, numbers, entry_html, works)
+    body = _body_html(segments, numbers, entry_html, works, figure_urls)
     title = html.escape(piece.title)
     # The heading's own classes (`{.page_break_before}`), from the allow-list only.
     classes = rendering.allowed_classes(piece.heading_attributes)
@@ -450,11 +474,14 @@ def _section_html(piece, segments, numbers, entry_html, works) -> str:
     )
 
 
-def _body_html(segments, numbers, entry_html, works) -> str:
-    """A fragment's segments joined, each citation slot numbered: no HTML is parsed."""
+def _body_html(segments, numbers, entry_html, works, figure_urls) -> str:
+    """A fragment's segments joined, each citation slot numbered and each figure
+    given its URL: no HTML is parsed."""
     return "".join(
         segment
         if isinstance(segment, str)
+        else figures.html_for(segment, figure_urls)
+        if isinstance(segment, dict)
         else _citation_html(segment, numbers, entry_html, works)
         for segment in segments
     )

@@ -30,6 +30,7 @@ from playwright.sync_api import Route, sync_playwright
 from sections import (
     assembly,
     authors,
+    figures,
     images,
     rendering,
     source_files,
@@ -149,7 +150,11 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
     """
     kept = source_files.export_files(manuscript)
     if kept:
-        return {f"content/{name}": data for name, data in kept.items()}
+        files = {f"content/{name}": data for name, data in kept.items()}
+        # Figures, imported from images/ or uploaded since, byte for byte.
+        for path, data in figures.files_for_export(manuscript):
+            files[f"content/{path}"] = data
+        return files
     files: dict[str, bytes] = {}
     chunks: list[list[str]] = []
     for section in manuscript.sections.present().order_by("position"):
@@ -191,6 +196,9 @@ def manubot_content(manuscript: Manuscript) -> dict[str, bytes]:
     files["content/citation-tags.tsv"] = (
         "tag\tcitation\n" + "".join(f"{tag}\t{target}\n" for tag, target in tags)
     ).encode()
+    # The figures, where the text names them (`images/overview.svg`), byte for byte.
+    for path, data in figures.files_for_export(manuscript):
+        files[f"content/{path}"] = data
     return files
 
 

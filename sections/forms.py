@@ -543,3 +543,14 @@ class SearchForm(forms.Form):
 
 class PublicSearchForm(forms.Form):
     q = forms.CharField(max_length=200, required=False, strip=True)
+
+
+class FigureUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Image file (PNG, JPEG, GIF, WebP or SVG)",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/gif,image/webp,image/svg+xml"}
+        ),
+    )
+    # Where to go back to: the editor the form sits in, or the figures page.
+    next = forms.CharField(required=False, widget=forms.HiddenInput)

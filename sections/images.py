@@ -27,6 +27,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.urls import Resolver404, resolve, reverse
 
+from sections import figures
 from sections.citations import http
 from sections.exceptions import ReviewappError
 
@@ -162,10 +163,14 @@ def inlined(fragment_html: str) -> str:
     from the site (the standalone export, the PDF), which may request nothing.
 
     Fetched as the proxy fetches (the one client, the cache); an image that can't be
-    had loses its source, so the page names no address: its alt text shows.
+    had loses its source, so the page names no address: its alt text shows. The
+    manuscript's own figures (sections.figures) are read from storage.
     """
     proxy_prefix = reverse("sections:media-proxy", args=["-"]).removesuffix("-/")
-    if proxy_prefix not in fragment_html:
+    figure_prefix = reverse("sections:figure", args=["-", "-", "-"]).removesuffix(
+        "-/-/-"
+    )
+    if proxy_prefix not in fragment_html and figure_prefix not in fragment_html:
         return fragment_html
     # A step on the parsed tree, never a regex over HTML: the parser and serializer
     # bleach's Cleaner uses, with no sanitising (the HTML is ours, sanitised already).
@@ -213,4 +218,6 @@ class _InlineProxiedImages(Filter):
                     else:
                         # Nothing to point at away from the site: the alt text shows.
                         del token["data"][(None, "src")]
+                elif src and (data := figures.data_uri_for(src)):
+                    token["data"][(None, "src")] = data
             yield token

@@ -12,6 +12,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -803,3 +804,49 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manuscript} {self.name}"
+
+
+def figure_storage() -> Storage:
+    """Where figure files are kept: STORAGES["figures"] (the filesystem under
+    MEDIA_ROOT unless the environment names an S3-compatible store). A function,
+    so the field's migration names no backend and each call sees the settings."""
+
+    return storages["figures"]
+
+
+class Figure(models.Model):
+    """A file a manuscript's text shows as an image, under the relative path the
+    text names it by (`images/overview.svg`, as in a Manubot content folder).
+
+    The bytes are stored once per content (the storage name is their SHA-256), so a
+    URL carrying the hash can be cached forever, and a failed import that wrote a
+    file can remove exactly the files it added.
+    """
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="figures"
+    )
+    path = models.CharField(max_length=255)
+    file = models.FileField(storage=figure_storage, max_length=255)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["manuscript", "path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "path"], name="figure_path_unique_in_manuscript"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manuscript} {self.path}"

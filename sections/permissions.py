@@ -25,6 +25,7 @@ from sections.models import (
     Claim,
     Comment,
     Contributor,
+    Figure,
     LinkRequest,
     Manuscript,
     Reference,
@@ -81,6 +82,27 @@ def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscri
     if moderate and not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers may do this.")
     return manuscript
+
+
+def can_see_figures(user: User, manuscript: Manuscript) -> bool:
+    """Load a manuscript's figure files: its readers, and everyone for the site's
+    first manuscript, whose pages are public (/preview/, its versions at /v/)."""
+    if can_read(user, manuscript):
+        return True
+    first = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
+    return manuscript.pk == first.get()["pk"]
+
+
+def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
+    """A figure file to serve; 404 alike for none and for one the user may not see."""
+    figure = (
+        Figure.objects.select_related("manuscript", "uploaded_by")
+        .filter(manuscript__slug=manuscript_slug, path=path)
+        .first()
+    )
+    if figure is None or not can_see_figures(user, figure.manuscript):
+        raise Http404("No such figure.")
+    return figure
 
 
 def get_section(

@@ -26,7 +26,7 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, images, scholarly, templating, todos
+from sections import claims, figures, images, scholarly, templating, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 from sections.scholarly import attributes, footnotes
@@ -83,8 +83,9 @@ DROPPABLE_WHEN_EMPTIED = {
 # What a pair's wrapper holds: its text and citations, not the elements around them.
 WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing"}
 
-# A fragment: trusted HTML strings, and citation slots (a list of citekeys each).
-Segments = list[str | list[str]]
+# A fragment: trusted HTML strings, citation slots (a list of citekeys each), and
+# figures (a dict: the path and the image's attributes, see sections.figures).
+Segments = list[str | list[str] | dict]
 Token = dict
 
 
@@ -273,8 +274,9 @@ def _sanitized_tokens(html_: str, footnote_prefix: str = "0") -> list[Token]:
         classes=ALLOWED_CLASSES,
         own_ids=footnotes.own_ids(footnote_prefix),
     )
-    # Images on other hosts point at the app's proxy: readers' browsers ask no one else.
-    return list(images.ProxyOutsideImages(source=allowed))
+    # Images on other hosts point at the app's proxy: readers' browsers ask no one
+    # else; images by relative path are the manuscript's figures (sections.figures).
+    return list(figures.LocalFigures(source=images.ProxyOutsideImages(source=allowed)))
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:
@@ -484,6 +486,11 @@ def _segments(stream: Iterable[Token]) -> Segments:
             run = []
         elif kind == "Missing":
             run.extend(_missing_reference(token["numbers"]))
+        elif "figure" in token:
+            # Its URL (or its absence) is the manuscript's business: assembly's.
+            segments.append(serializer.render(run))
+            segments.append(figures.segment_for(token))
+            run = []
         else:
             run.append(token)
     segments.append(serializer.render(run))

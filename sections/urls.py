@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sections import views
+from sections import figure_views, views
 
 app_name = "sections"
 
@@ -186,6 +186,21 @@ urlpatterns += [
 # Images from other hosts, through the app
 urlpatterns += [
     path("media-proxy/<str:signed>/", views.media_proxy, name="media-proxy"),
+]
+
+# A manuscript's own figure files
+urlpatterns += [
+    path(
+        "figure/<slug:manuscript>/<str:digest>/<path:path>",
+        figure_views.figure,
+        name="figure",
+    ),
+    path("figures/of/<slug:manuscript>/", figure_views.figure_list, name="figures"),
+    path(
+        "figures/of/<slug:manuscript>/upload/",
+        figure_views.upload_figure,
+        name="figure-upload",
+    ),
 ]
 
 # Authors

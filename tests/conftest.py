@@ -37,6 +37,20 @@ def fresh_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def figure_files(settings, tmp_path_factory) -> Path:
+    """Each test keeps figure files in a folder of its own, as MEDIA_ROOT would."""
+    folder = tmp_path_factory.mktemp("figures")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "figures": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def eager_tasks():
     """Tasks run in-process, as in the embedded default; a real worker is tested on its own."""
     previous = celery_app.conf.task_always_eager

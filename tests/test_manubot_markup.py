@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from sections import importing, releases, rendering
+from sections import figures, importing, releases, rendering
 from sections.models import Section, TodoItem
 from sections.scholarly.attributes import PAGE_IDS
 from tests.factories import make_manuscript, make_section
@@ -20,6 +20,15 @@ from tests.factories import make_manuscript, make_section
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PANDOC_SYNTAX = ["]{.", "{.page_break_before", "{height=", ":::", "<!--", "-->"]
+
+
+def html_of(segments) -> str:
+    """A fragment's HTML, each figure as an image at its own path (as if stored)."""
+    return "".join(
+        figures.html_for(s, {s["figure"]: s["figure"]}) if isinstance(s, dict) else s
+        for s in segments
+        if not isinstance(s, list)
+    )
 
 
 class Page(HTMLParser):
@@ -142,7 +151,7 @@ def test_footnote_ids_never_collide_across_sections():
     first = rendering.render_fragment("One", "A claim.[^1]\n\n[^1]: A note.")
     second = rendering.render_fragment("Two", "A claim.[^1]\n\n[^1]: A note.")
     ids = [
-        set(re.findall(r'id="([^"]+)"', "".join(fragment.segments)))
+        set(re.findall(r'id="([^"]+)"', html_of(fragment.segments)))
         for fragment in (first, second)
     ]
     assert ids[0]
@@ -204,7 +213,7 @@ def test_a_todo_in_an_html_comment_is_on_the_board_and_hidden_from_readers(sampl
     ],
 )
 def test_pandoc_attributes_keep_only_allowed_classes_ids_and_sizes(text, tag, expected):
-    html = "".join(rendering.render_fragment("Attributes", text).segments)
+    html = html_of(rendering.render_fragment("Attributes", text).segments)
     (attributes, _), *_ = Page(html).find(tag)
     assert attributes == expected, html
 
@@ -221,7 +230,7 @@ def test_pandoc_attributes_keep_only_allowed_classes_ids_and_sizes(text, tag, ex
     ],
 )
 def test_odd_spans_and_divs_render_safely_and_keep_their_text(text):
-    html = "".join(rendering.render_fragment("Odd", text).segments)
+    html = html_of(rendering.render_fragment("Odd", text).segments)
     page = Page(html)
     for _, attributes, _ in page.elements:
         assert not any(name.startswith("on") for name in attributes), html

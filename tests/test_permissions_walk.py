@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, contributors, images, releases
+from sections import claims, comments, contributors, figures, images, releases
 from sections import urls as section_urls
 from sections.models import Claim
 from tests.factories import make_user, png
@@ -20,6 +20,7 @@ PUBLIC = {
     "release-compare",
     "public-search",
     "media-proxy",  # its signed token is the permission (sections/images.py)
+    "figure",  # the public manuscript's figures, which its public pages show
     # Read with the token in the address, whoever holds it (a feed reader has no
     # session).
     "activity-atom-private",
@@ -70,6 +71,8 @@ READ_ONLY = {
     "releases",
     "export",
     "media-proxy",
+    "figure",
+    "figures",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 # Pages only maintainers see and post: GET shows the form, POST saves it.
@@ -91,6 +94,7 @@ def world(seed, httpserver, settings):
     claim = claims.claim(section, by=someone)
     comment = comments.post(section, by=someone, body="A thought.")
     release = releases.publish(seed, name="v1.0", note="", by=someone)
+    figure = figures.add(seed, name="walk.png", data=png(), by=someone)
     return {
         "manuscript": seed.slug,
         "section": section.slug,
@@ -102,6 +106,8 @@ def world(seed, httpserver, settings):
         "format": "markdown",
         "token": contributors.feed_token(contributors.for_user(someone)),
         "signed": image.removeprefix("/media-proxy/").strip("/"),
+        "digest": figure.sha256[:16],
+        "path": figure.path,
     }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import authors, claims, references, source_files, tasks, todos
+from sections import authors, claims, figures, references, source_files, tasks, todos
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
@@ -46,6 +46,7 @@ class ImportReport:
     counts: Counter = field(default_factory=Counter)
     todo_kinds: Counter = field(default_factory=Counter)
     claimed_by: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -69,6 +70,8 @@ class ImportReport:
             "Claims: "
             + (", ".join(self.claimed_by) if self.claimed_by else "none")
             + ".",
+            f"Figures: {len(self.figures)}"
+            + (f" ({', '.join(self.figures)})." if self.figures else "."),
             *self.notes,
         ]
 
@@ -200,12 +203,24 @@ def read_text(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-@transaction.atomic
 def store(
     parsed: ParsedManuscript, *, source_name: str, source_sha256: str
 ) -> ImportReport:
     """Write a parsed manuscript: all of it, or nothing. Raises ImportRejected for
-    text that doesn't fit its column, before anything is written."""
+    text that doesn't fit its column, before anything is written.
+
+    Figure files are written to storage last, inside the transaction; if anything
+    fails, the transaction rolls back and the files it added are removed."""
+    with figures.removed_if_failed() as written, transaction.atomic():
+        return _store(parsed, source_name, source_sha256, written)
+
+
+def _store(
+    parsed: ParsedManuscript,
+    source_name: str,
+    source_sha256: str,
+    written: list[str],
+) -> ImportReport:
     _refuse_overlong(parsed)
     slug = slugify(parsed.title)[:100] or "manuscript"
     existing = Manuscript.objects.filter(slug=slug).first()
@@ -239,6 +254,12 @@ def store(
             for claim in claims.sync_from_text(section)
         ]
     report.notes += authors.set_from_metadata(manuscript, parsed.authors)
+    report.figures = [
+        figure.path
+        for figure in figures.store_imported(
+            manuscript, parsed.figures, written=written
+        )
+    ]
     tasks.render_manuscript.delay_on_commit(manuscript.pk)
     references.fetch_new(stored_references.values())
     report.counts.update(

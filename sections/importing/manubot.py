@@ -8,7 +8,9 @@
   (`manual-references-imported.json`, which our export writes, holds records from
   an imported reference list: they come back provisional, so fetching may replace them);
 - `citation-tags.tsv`: `tag` and `citation` columns, mapping `tag:` keys to real ones
-  (tags may also be defined inside the Markdown, as link references).
+  (tags may also be defined inside the Markdown, as link references);
+- `images/`: the figures the text shows by relative path (`images/overview.svg`),
+  with any other image file the text names by a relative path inside the folder.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
+from django.conf import settings
 
-from sections import source_files
+from sections import figures, source_files
 from sections.citations.keys import standardize, tag_definitions
 from sections.exceptions import ImportRejected
 from sections.importing import markdown
@@ -39,6 +42,12 @@ MAX_KEPT_FILE_BYTES = 20 * 1024 * 1024
 # them (manubot.cite.csl_item.CSL_Item.note_dict).
 NOTE_LINE = re.compile(r"^(?P<key>[A-Z]+|[-_a-z]+): *(?P<value>.+?) *$", re.MULTILINE)
 NOTE_BRACED = re.compile(r"{:(?P<key>[A-Z]+|[-_a-z]+): *(?P<value>.+?) *}")
+IMAGES_FOLDER = "images"
+# Where a text names a file: a Markdown link or image target, an <img src>.
+NAMED_FILE = re.compile(
+    r"""\]\(\s*<?([^)\s>"']+)|<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""",
+    re.IGNORECASE,
+)
 
 
 def content_folder(path: Path) -> Path:
@@ -98,6 +107,8 @@ def parse(path: Path, *, read_text) -> ParsedManuscript:
     parsed.references += _manual_references(folder, read_text)
     parsed.references += _citation_tags(folder / "citation-tags.tsv", read_text)
     parsed.source_files = kept + _kept_files(folder)
+    parsed.figures, notes = _figures(folder, "\n".join(s.body for s in sections))
+    parsed.notes += notes
     return parsed
 
 
@@ -117,11 +128,7 @@ def _kept_files(folder: Path) -> list[tuple[str, str, bytes]]:
     if (folder / "citation-tags.tsv").is_file():
         tags = folder / "citation-tags.tsv"
         kept.append((tags.name, SourceFile.Kind.TAGS, _bytes(tags)))
-    images = folder / "images"
-    if images.is_dir():
-        for path in sorted(p for p in images.rglob("*") if p.is_file()):
-            name = path.relative_to(folder).as_posix()
-            kept.append((name, SourceFile.Kind.IMAGE, _bytes(path)))
+    # Images are the manuscript's figures (sections.figures), kept there.
     return kept
 
 
@@ -131,6 +138,46 @@ def _bytes(path: Path) -> bytes:
             f"{path.name} is larger than {MAX_KEPT_FILE_BYTES // 2**20} MB."
         )
     return path.read_bytes()
+
+
+def _figures(folder: Path, text: str) -> tuple[list[figures.IncomingFigure], list]:
+    """The folder's figure files, checked: every image in images/, and any other
+    image file the text names by a relative path inside the folder. Raises
+    ImportRejected for a file named as an image that is not one, or too large."""
+    root = folder.resolve()
+    paths: set[str] = set()
+    notes = []
+    images = folder / IMAGES_FOLDER
+    if images.is_dir():
+        for file in sorted(p for p in images.rglob("*") if p.is_file()):
+            relative = file.relative_to(folder).as_posix()
+            if file.suffix.lower() in figures.IMAGE_SUFFIXES:
+                paths.add(relative)
+            elif not file.name.startswith("."):
+                notes.append(f"{relative} is not an image; it was left out.")
+    for match in NAMED_FILE.finditer(text):
+        path = figures.relative_path(match.group(1) or match.group(2))
+        if path and PurePosixPath(path).suffix.lower() in figures.IMAGE_SUFFIXES:
+            if (folder / path).is_file():
+                paths.add(path)
+            elif path not in paths:
+                notes.append(f"The text shows {path}, which the folder lacks.")
+    incoming = []
+    for path in sorted(paths):
+        file = (folder / path).resolve()
+        # A link may point anywhere on the disk: only files inside the folder.
+        if not file.is_relative_to(root):
+            raise ImportRejected(f"{path} points outside the content folder.")
+        if file.stat().st_size > settings.FIGURE_MAX_BYTES:
+            raise ImportRejected(
+                f"{path} is larger than {figures.max_megabytes()}, the most a "
+                "figure may be."
+            )
+        try:
+            incoming.append(figures.checked(path, file.read_bytes()))
+        except figures.FigureRejected as error:
+            raise ImportRejected(str(error)) from error
+    return incoming, list(dict.fromkeys(notes))
 
 
 def _metadata(path: Path, read_text) -> dict:

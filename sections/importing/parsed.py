@@ -45,6 +45,8 @@ class ParsedManuscript:
     notes: list[str] = field(default_factory=list)
     # A Manubot folder's files as they were: (name under content/, kind, bytes).
     source_files: list[tuple[str, str, bytes]] = field(default_factory=list)
+    # Image files the text shows, checked (sections.figures.IncomingFigure).
+    figures: list = field(default_factory=list)
 
 
 def csl_record(item: dict, *, key: str, source: str) -> dict:

@@ -28,7 +28,8 @@ PAGE_IDS = frozenset(
     """
     alias-heading byline-heading citation-text cite-heading cite-result claims-heading
     comment-body comment-form comment-quote comments comments-heading compare-with
-    counts-heading duplicates-heading edit-form failed-heading history-heading
+    counts-heading duplicates-heading edit-form failed-heading figure-upload-status
+    figures-heading history-heading id_figure_file upload-heading
     informal-heading links-heading live-preview main maintain-heading manual-heading
     my-claims my-details my-feeds my-mentions my-replies my-todos new-todo-heading
     no-identifier-heading preview-heading publish-heading references todo-bulk
