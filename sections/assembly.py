@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from sections import authors, bibliography, rendering
+from sections import authors, bibliography, crossrefs, rendering
 from sections.models import (
     AssembledSection,
     Manuscript,
@@ -55,6 +55,8 @@ def render_section(section: Section) -> SectionRender:
         "public_segments": fragment.public_segments,
         "keys": rendering.slot_keys(fragment.segments),
         "public_keys": rendering.slot_keys(fragment.public_segments),
+        "labels": rendering.slot_labels(fragment.segments),
+        "public_labels": rendering.slot_labels(fragment.public_segments),
         "rendered_at": timezone.now(),
     }
     # Written without reading the old fragment; a race to create the first one is
@@ -78,6 +80,7 @@ class Piece:
     level: int
     fragment_hash: str
     keys: list[str]
+    labels: list[crossrefs.Slot]
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
         key: references.entries[works[key].pk] if key in works else _unknown_entry(key)
         for key in numbers
     }
+    labels = crossrefs.numbers(piece.labels for piece in pieces)
     entry_hash = {
         key: references.entry_hashes.get(works[key].pk, "") if key in works else key
         for key in numbers
@@ -140,7 +144,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
             )
         )
         _store_sections(
-            render, pieces, show_todos, numbers, entry_html, entry_hash, works
+            render, pieces, show_todos, numbers, entry_html, entry_hash, works, labels
         )
         changes = {"input_hash": digest, "assembled_at": timezone.now()}
         if render.toc != toc:
@@ -171,6 +175,7 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         section.level,
         fragment.input_hash,
         rendering.slot_keys(fragment.segments),
+        rendering.slot_labels(fragment.segments),
     )
     pieces = [
         piece if p.pk == section.pk else p
@@ -191,8 +196,9 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         "fetched once you save</span>"
         for key in numbers
     }
+    labels = crossrefs.numbers(each.labels for each in pieces)
     return rendering.mark_fragment_safe(
-        _body_html(fragment.segments, numbers, entry_html, works)
+        _body_html(fragment.segments, numbers, entry_html, works, labels)
     )
 
 
@@ -261,11 +267,11 @@ def section_body(render: ManuscriptRender, section: Section) -> SafeString:
 
 
 def _store_sections(
-    render, pieces, show_todos, numbers, entry_html, entry_hash, works
+    render, pieces, show_todos, numbers, entry_html, entry_hash, works, labels
 ) -> None:
     """Write the sections whose assembled HTML changed; drop those no longer there."""
     hashes = {
-        piece.pk: _section_hash(piece, show_todos, numbers, entry_hash, works)
+        piece.pk: _section_hash(piece, show_todos, numbers, entry_hash, works, labels)
         for piece in pieces
     }
     stored = {
@@ -295,7 +301,9 @@ def _store_sections(
                     section_id=piece.pk,
                     position=position,
                     input_hash=hashes[piece.pk],
-                    html=_section_html(piece, fragment, numbers, entry_html, works),
+                    html=_section_html(
+                        piece, fragment, numbers, entry_html, works, labels
+                    ),
                 )
             )
         elif piece.pk in stored and stored[piece.pk][1] != position:
@@ -329,16 +337,18 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
     if audience == Audience.PUBLIC:
         sections = sections.public()
     keys_field = "render__keys" if show_todos else "render__public_keys"
+    labels_field = "render__labels" if show_todos else "render__public_labels"
     rows = sections.values_list(
-        "pk", "slug", "title", "level", "render__input_hash", keys_field
+        "pk", "slug", "title", "level", "render__input_hash", keys_field, labels_field
     )
     pieces = []
-    for pk, slug, title, level, fragment_hash, keys in rows:
+    for pk, slug, title, level, fragment_hash, keys, labels in rows:
         if fragment_hash is None:
             stored = render_section(Section.objects.get(pk=pk))
             fragment_hash = stored.input_hash
             keys = stored.keys if show_todos else stored.public_keys
-        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys))
+            labels = stored.labels if show_todos else stored.public_labels
+        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys, labels))
     return pieces
 
 
@@ -382,9 +392,9 @@ def _input_hash(
     return digest.hexdigest()
 
 
-def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
-    """What a section's assembled HTML depends on: its fragment, and the number,
-    entry and metadata state of everything it cites."""
+def _section_hash(piece, show_todos, numbers, entry_hash, works, labels) -> str:
+    """What a section's assembled HTML depends on: its fragment, the number, entry
+    and metadata state of everything it cites, and the numbers of its labels."""
     cited = []
     for key in piece.keys:
         canonical = _canonical(key, works)
@@ -393,12 +403,13 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
             f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
         )
     text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0"
+    text += crossrefs.signature(piece.labels, labels) + "\0"
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
-def _section_html(piece, segments, numbers, entry_html, works) -> str:
+def _section_html(piece, segments, numbers, entry_html, works, labels) -> str:
     level = min(piece.level + 1, 6)
-    body = _body_html(segments, numbers, entry_html, works)
+    body = _body_html(segments, numbers, entry_html, works, labels)
     title = html.escape(piece.title)
     return (
         f'<section class="manuscript-section level-{piece.level}" id="{piece.slug}">'
@@ -407,11 +418,14 @@ def _section_html(piece, segments, numbers, entry_html, works) -> str:
     )
 
 
-def _body_html(segments, numbers, entry_html, works) -> str:
-    """A fragment's segments joined, each citation slot numbered: no HTML is parsed."""
+def _body_html(segments, numbers, entry_html, works, labels) -> str:
+    """A fragment's segments joined, each citation and label slot numbered: no HTML
+    is parsed."""
     return "".join(
         segment
         if isinstance(segment, str)
+        else crossrefs.slot_html(segment, labels)
+        if isinstance(segment, dict)
         else _citation_html(segment, numbers, entry_html, works)
         for segment in segments
     )

@@ -539,6 +539,10 @@ class SectionRender(models.Model):
     # (TODO notes removed), so numbering a manuscript needs no HTML.
     keys = models.JSONField(default=list)
     public_keys = models.JSONField(default=list)
+    # Its label slots in order (figures, tables and equations it numbers, and its
+    # references to them: sections.crossrefs), for everyone and for the public.
+    labels = models.JSONField(default=list)
+    public_labels = models.JSONField(default=list)
     rendered_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -26,20 +26,25 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, images, todos
+from sections import claims, crossrefs, images, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
+from sections.scholarly.figures import FiguresExtension
+from sections.scholarly.math import MATH, MATH_ATTRIBUTES, MATH_TAGS, MathExtension
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
+# Figures, table captions and math, as pandoc and its xnos filters read them.
+SCHOLARLY_EXTENSIONS = [FiguresExtension, MathExtension]
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "dd", "dl",
-    "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
+    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
     "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
+ALLOWED_TAGS |= MATH_TAGS
 ALLOWED_ATTRIBUTES = {
     "*": ["id", "title"],
     "a": ["href", "title", "rel", "class"],
@@ -50,6 +55,7 @@ ALLOWED_ATTRIBUTES = {
     "li": ["id"],
     "sup": ["id"],
     "div": ["class"],
+    **MATH_ATTRIBUTES,
 }
 ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
 # No style attribute survives: an empty property allow-list.
@@ -58,6 +64,8 @@ NO_CSS = CSSSanitizer(allowed_css_properties=[])
 # Markdown converters and bleach cleaners are costly to build and not thread-safe.
 _converters = threading.local()
 CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
+# Code and math: what citations, notes and cross-references are never looked for in.
+VERBATIM = re.compile(CODE.pattern + "|" + MATH.pattern, re.DOTALL | re.MULTILINE)
 CODE_TAGS = {"code", "pre"}
 # One pattern for every nonce: compiling one per render cost a tenth of the time.
 STAND_IN = re.compile(r"RVW([0-9a-f]{16})X(\d+)Z")
@@ -71,10 +79,11 @@ DROPPABLE_WHEN_EMPTIED = {
 }  # fmt: skip
 
 # What a pair's wrapper holds: its text and citations, not the elements around them.
-WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing"}
+WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing", "Xref"}
 
-# A fragment: trusted HTML strings, and citation slots (a list of citekeys each).
-Segments = list[str | list[str]]
+# A fragment: trusted HTML strings, citation slots (a list of citekeys each) and
+# label slots (see sections.crossrefs).
+Segments = list[str | list[str] | crossrefs.Slot]
 Token = dict
 
 
@@ -120,6 +129,7 @@ class Tokens:
     # the reference list lacks, the kind of pair it opens; and each half's partner.
     keys: dict[int, list[str]] = field(default_factory=dict)
     missing_numbers: dict[int, str] = field(default_factory=dict)
+    xrefs: dict[int, str] = field(default_factory=dict)
     opening: dict[int, str] = field(default_factory=dict)
     partner: dict[int, int] = field(default_factory=dict)
 
@@ -153,6 +163,11 @@ class Tokens:
         self.missing_numbers[n] = numbers
         return self._token(n)
 
+    def xref(self, label: str, written: str) -> str:
+        n = self._add(written)
+        self.xrefs[n] = label
+        return self._token(n)
+
     def pair(self, kind: str) -> tuple[str, str]:
         first, second = self._add(""), self._add("")
         self.opening[first] = kind
@@ -166,7 +181,7 @@ def render_fragment(title: str, body: str) -> Fragment:
     tokens = Tokens()
     prepared = _protect_outside_code(body, tokens)
     stream = _sanitized_tokens(_markdown().reset().convert(prepared))
-    marked = list(_swap_in(stream, tokens))
+    marked = list(crossrefs.mark_definitions(_swap_in(stream, tokens)))
     segments = _segments(_with_notes_marked(marked))
     if any(token.get("wrapper") == NOTE for token in marked):
         public_segments = _segments(_without_emptied(_without_notes(marked)))
@@ -189,11 +204,17 @@ def slot_keys(segments: Segments) -> list[str]:
     return [key for segment in segments if isinstance(segment, list) for key in segment]
 
 
+def slot_labels(segments: Segments) -> list[crossrefs.Slot]:
+    """A fragment's label slots (definitions and references), in order."""
+    return [segment for segment in segments if isinstance(segment, dict)]
+
+
 def _markdown() -> markdown.Markdown:
     """This thread's Markdown converter: building one costs more than converting."""
     if not hasattr(_converters, "markdown"):
         _converters.markdown = markdown.Markdown(
-            extensions=EXTENSIONS, output_format="html"
+            extensions=EXTENSIONS + [make() for make in SCHOLARLY_EXTENSIONS],
+            output_format="html",
         )
     return _converters.markdown
 
@@ -230,9 +251,10 @@ def _sanitized_tokens(html_: str) -> list[Token]:
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:
-    """Swap TODO notes and citation groups outside code for inert tokens."""
+    """Swap TODO notes, citation groups and cross-references outside code and math
+    for inert tokens."""
     parts, last = [], 0
-    for code in CODE.finditer(body):
+    for code in VERBATIM.finditer(body):
         parts.append(_protect_text(body[last : code.start()], tokens))
         parts.append(code.group())
         last = code.end()
@@ -274,7 +296,17 @@ def _protect_citations(text: str, tokens: Tokens) -> str:
             return group.group()
         return tokens.citation(keys, group.group())
 
-    return CITATION_GROUP.sub(placeholder, text)
+    def xref(reference: re.Match) -> str:
+        return tokens.xref(reference.group("label"), reference.group())
+
+    def xref_group(group: re.Match) -> str:
+        return ", ".join(
+            crossrefs.XREF.sub(xref, written)
+            for written in re.split(r"\s*[;,]\s*", group.group("refs"))
+        )
+
+    text = crossrefs.XREF_GROUP.sub(xref_group, text)
+    return crossrefs.XREF.sub(xref, CITATION_GROUP.sub(placeholder, text))
 
 
 def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
@@ -319,6 +351,8 @@ def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
                 yield {"type": "Citation", "keys": tokens.keys[n]}
             elif n in tokens.missing_numbers:
                 yield {"type": "Missing", "numbers": tokens.missing_numbers[n]}
+            elif n in tokens.xrefs:
+                yield {"type": "Xref", "label": tokens.xrefs[n]}
             elif n in tokens.opening:
                 yield {"type": "Note", "wrapper": tokens.opening[n]}
             else:
@@ -433,6 +467,11 @@ def _segments(stream: Iterable[Token]) -> Segments:
         if kind == "Citation":
             segments.append(serializer.render(run))
             segments.append(list(token["keys"]))
+            run = []
+        elif kind in {"Xref", "Label"}:
+            segments.append(serializer.render(run))
+            role = "ref" if kind == "Xref" else "defines"
+            segments.append({role: token["label"]})
             run = []
         elif kind == "Missing":
             run.extend(_missing_reference(token["numbers"]))
