@@ -36,8 +36,6 @@ from sections.scholarly.math import MATH, MATH_ATTRIBUTES, MATH_TAGS, MathExtens
 RENDERER_VERSION = "5"
 
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
-# Figures, table captions and math, as pandoc and its xnos filters read them.
-SCHOLARLY_EXTENSIONS = [FiguresExtension, MathExtension]
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "dd", "dl",
     "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
@@ -213,10 +211,20 @@ def _markdown() -> markdown.Markdown:
     """This thread's Markdown converter: building one costs more than converting."""
     if not hasattr(_converters, "markdown"):
         _converters.markdown = markdown.Markdown(
-            extensions=EXTENSIONS + [make() for make in SCHOLARLY_EXTENSIONS],
+            extensions=[
+                *EXTENSIONS,
+                # Figures, table captions and math, as pandoc and its xnos filters
+                # read them; an image's alt text is its caption without citations.
+                FiguresExtension(alt_text=_without_stand_ins),
+                MathExtension(),
+            ],
             output_format="html",
         )
     return _converters.markdown
+
+
+def _without_stand_ins(text: str) -> str:
+    return " ".join(re.sub(r"\s*" + STAND_IN.pattern, "", text).split())
 
 
 def _cleaner() -> bleach.Cleaner:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
@@ -41,6 +42,10 @@ SIZES = {"width", "height"}
 class FigureProcessor(BlockProcessor):
     """A paragraph that is one captioned image (or a link around one) as a figure."""
 
+    def __init__(self, parser, alt_text: Callable[[str], str]):
+        super().__init__(parser)
+        self.alt_text = alt_text
+
     def test(self, parent: etree.Element, block: str) -> bool:
         match = FIGURE.match(block)
         return bool(match) and bool(
@@ -57,7 +62,9 @@ class FigureProcessor(BlockProcessor):
         holder = figure
         if linked:
             holder = etree.SubElement(figure, "a", {"href": match.group("href")})
-        image = etree.SubElement(holder, "img", {"src": group("src"), "alt": caption})
+        image = etree.SubElement(
+            holder, "img", {"src": group("src"), "alt": self.alt_text(caption)}
+        )
         if group("title"):
             image.set("title", group("title"))
         classes = []
@@ -106,8 +113,17 @@ class TableCaptions(Treeprocessor):
 
 
 class FiguresExtension(Extension):
+    """`alt_text` makes an image's alt text of its caption as written (the renderer
+    leaves out what it stood in for, such as citations)."""
+
+    def __init__(self, alt_text: Callable[[str], str] = str.strip, **kwargs):
+        super().__init__(**kwargs)
+        self.alt_text = alt_text
+
     def extendMarkdown(self, md):  # noqa: N802 (Markdown's name)
         # Before paragraphs (10), after everything else a block could be.
-        md.parser.blockprocessors.register(FigureProcessor(md.parser), "figure", 12)
+        md.parser.blockprocessors.register(
+            FigureProcessor(md.parser, self.alt_text), "figure", 12
+        )
         # Before inline Markdown (20), so the caption's text is rendered in place.
         md.treeprocessors.register(TableCaptions(md), "table_captions", 25)
