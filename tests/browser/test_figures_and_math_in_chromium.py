@@ -25,6 +25,15 @@ def test_a_cross_reference_leads_to_its_figure_and_the_math_is_typeset(
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
         page.goto(f"{live_server.url}/preview/")
+        # No figure, table or equation is wider than the screen.
+        overflowing = page.evaluate(
+            """width => [...document.querySelectorAll(
+                    '.manuscript :is(figure, figure *, table, math, [id^="eq:"])')]
+                .filter(e => e.getBoundingClientRect().right > width + 1)
+                .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
+            width,
+        )
+        assert overflowing == []
 
         reference = page.locator('a.xref[href="#fig:overview"]').first
         expect(reference).to_have_text("1")
@@ -54,3 +63,28 @@ def test_a_cross_reference_leads_to_its_figure_and_the_math_is_typeset(
         page.locator("table caption").scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"table-caption-{width}.png"))
         context.close()
+
+
+def test_a_contributors_section_page_numbers_its_figures_and_typesets_math(
+    browser, live_server, artifacts
+):
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import sign_in
+
+    manuscript = importing.import_path(SAMPLE).manuscript
+    introduction = manuscript.sections.get(title="Introduction")
+    _, context, page = sign_in(browser, live_server, "carol@example.org")
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/m/{manuscript.slug}/{introduction.slug}/")
+        expect(page.locator("figcaption").first).to_contain_text("Figure 1:")
+        expect(page.locator("table caption")).to_contain_text("Table 1:")
+        equation = page.locator('[id="eq:loss"]')
+        expect(equation).to_contain_text("(1)")
+        box = equation.locator("math").bounding_box()
+        assert box["width"] > 0
+        assert box["x"] + box["width"] <= width
+        page.locator("figure").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"section-figures-{width}.png"))
+    context.close()
