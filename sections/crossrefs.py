@@ -89,10 +89,12 @@ def numbers(pieces_labels: Iterable[list[Slot]]) -> dict[str, int]:
 
 def signature(slots: list[Slot], found: dict[str, int]) -> str:
     """What a section's label slots render to depends on: for its hash."""
-    return "\0".join(
-        f"{slot.get('defines') or '>' + slot.get('ref', '')}:{found.get(slot.get('defines') or slot.get('ref', ''), '')}"
-        for slot in slots
-    )
+    parts = []
+    for slot in slots:
+        label = slot.get("defines") or slot.get("ref", "")
+        role = "=" if "defines" in slot else ">"
+        parts.append(f"{role}{label}:{found.get(label, '')}")
+    return "\0".join(parts)
 
 
 def slot_html(slot: Slot, found: dict[str, int]) -> str:

@@ -2,9 +2,11 @@
 
 A section renders to a fragment that is the same whoever reads it: sanitized HTML cut
 into segments, pieces of HTML and citation slots (the keys of one citation group,
-numbered later, when the manuscript is assembled). TODO notes are wrapped in
-`<mark class="todo">` for contributors and left out of the public's segments. So a
-fragment depends only on its own text, and an edit re-renders one section.
+numbered later, when the manuscript is assembled), and label slots for figures, tables
+and equations and references to them (`sections.crossrefs`, numbered likewise). TODO
+notes are wrapped in `<mark class="todo">` for contributors and left out of the
+public's segments. So a fragment depends only on its own text, and an edit re-renders
+one section.
 
 Every change after sanitizing is made on bleach's token stream (the parsed tree, as
 html5lib walks it) and serialized by bleach's serializer; nothing here searches or
@@ -38,11 +40,12 @@ RENDERER_VERSION = "5"
 EXTENSIONS = ["tables", "footnotes", "fenced_code", "toc", "sane_lists"]
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "dd", "dl",
-    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
+    "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
     "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
-ALLOWED_TAGS |= MATH_TAGS
+# Figures (sections.scholarly.figures) and the MathML the converter writes.
+ALLOWED_TAGS |= {"figcaption", "figure"} | MATH_TAGS
 ALLOWED_ATTRIBUTES = {
     "*": ["id", "title"],
     "a": ["href", "title", "rel", "class"],

@@ -34,7 +34,9 @@ _DISPLAY = (
 _INLINE = r"(?<![\\$])\$(?P<inline>[^\s$](?:[^$]*?[^\s$\\])?)\$(?!\d)"
 MATH = re.compile(_DISPLAY + "|" + _INLINE)
 
-# What latex2mathml emits (found by converting every command it knows).
+# What latex2mathml emits (found by converting every command it knows). Values it
+# writes that MathML Core ignores anyway (named spaces such as "thinmathspace",
+# mpadded's "-1width") are dropped with the hostile ones.
 MATH_TAGS = {
     "math", "menclose", "mfrac", "mi", "mn", "mo", "mover", "mpadded", "mphantom",
     "mroot", "mrow", "mspace", "msqrt", "mstyle", "msub", "msubsup", "msup", "mtable",
