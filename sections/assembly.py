@@ -25,7 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from sections import authors, bibliography, figures, rendering, templating
+from sections import authors, bibliography, crossrefs, figures, rendering, templating
 from sections.models import (
     AssembledSection,
     Manuscript,
@@ -66,6 +66,8 @@ def render_section(
         "public_segments": fragment.public_segments,
         "keys": fragment.keys,
         "public_keys": fragment.public_keys,
+        "labels": rendering.slot_labels(fragment.segments),
+        "public_labels": rendering.slot_labels(fragment.public_segments),
         "rendered_at": timezone.now(),
     }
     # Written without reading the old fragment; a race to create the first one is
@@ -89,6 +91,7 @@ class Piece:
     level: int
     fragment_hash: str
     keys: list[str]
+    labels: list[crossrefs.Slot]
     heading_attributes: str = ""
 
 
@@ -136,6 +139,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
         key: references.entries[works[key].pk] if key in works else _unknown_entry(key)
         for key in numbers
     }
+    labels = crossrefs.numbers(piece.labels for piece in pieces)
     entry_hash = {
         key: references.entry_hashes.get(works[key].pk, "") if key in works else key
         for key in numbers
@@ -169,6 +173,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
             entry_hash,
             works,
             figure_urls,
+            labels,
         )
         changes = {"input_hash": digest, "assembled_at": timezone.now()}
         if render.toc != toc:
@@ -204,6 +209,7 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         section.level,
         fragment.input_hash,
         fragment.keys,
+        rendering.slot_labels(fragment.segments),
         section.heading_attributes,
     )
     pieces = [
@@ -226,8 +232,9 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
         for key in numbers
     }
     figure_urls = figures.urls_for(section.manuscript_id)
+    labels = crossrefs.numbers(each.labels for each in pieces)
     return rendering.mark_fragment_safe(
-        _body_html(fragment.segments, numbers, entry_html, works, figure_urls)
+        _body_html(fragment.segments, numbers, entry_html, works, figure_urls, labels)
     )
 
 
@@ -296,7 +303,15 @@ def section_body(render: ManuscriptRender, section: Section) -> SafeString:
 
 
 def _store_sections(
-    render, pieces, show_todos, numbers, entry_html, entry_hash, works, figure_urls
+    render,
+    pieces,
+    show_todos,
+    numbers,
+    entry_html,
+    entry_hash,
+    works,
+    figure_urls,
+    labels,
 ) -> None:
     """Write the sections whose assembled HTML changed; drop those no longer there."""
     # A figure added or removed may change any section's images: all are written.
@@ -304,7 +319,7 @@ def _store_sections(
     hashes = {
         piece.pk: hashlib.sha256(
             (
-                _section_hash(piece, show_todos, numbers, entry_hash, works)
+                _section_hash(piece, show_todos, numbers, entry_hash, works, labels)
                 + figures_version
             ).encode()
         ).hexdigest()
@@ -338,7 +353,7 @@ def _store_sections(
                     position=position,
                     input_hash=hashes[piece.pk],
                     html=_section_html(
-                        piece, fragment, numbers, entry_html, works, figure_urls
+                        piece, fragment, numbers, entry_html, works, figure_urls, labels
                     ),
                 )
             )
@@ -373,6 +388,7 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
     if audience == Audience.PUBLIC:
         sections = sections.public()
     keys_field = "render__keys" if show_todos else "render__public_keys"
+    labels_field = "render__labels" if show_todos else "render__public_labels"
     rows = sections.values_list(
         "pk",
         "slug",
@@ -380,13 +396,15 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
         "level",
         "render__input_hash",
         keys_field,
+        labels_field,
         "render__variables_digest",
         "heading_attributes",
     )
     pieces = []
     variables = None
     for row in rows:
-        pk, slug, title, level, fragment_hash, keys, variables_digest, attributes = row
+        pk, slug, title, level, fragment_hash, keys, labels, variables_digest = row[:8]
+        attributes = row[8]
         if variables_digest:
             # A template's output follows the authors, metadata and date: computed
             # once, and only for a manuscript with a template section.
@@ -397,7 +415,10 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
             stored = render_section(Section.objects.get(pk=pk), variables)
             fragment_hash = stored.input_hash
             keys = stored.keys if show_todos else stored.public_keys
-        pieces.append(Piece(pk, slug, title, level, fragment_hash, keys, attributes))
+            labels = stored.labels if show_todos else stored.public_labels
+        pieces.append(
+            Piece(pk, slug, title, level, fragment_hash, keys, labels, attributes)
+        )
     return pieces
 
 
@@ -441,9 +462,9 @@ def _input_hash(
     return digest.hexdigest()
 
 
-def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
-    """What a section's assembled HTML depends on: its fragment, and the number,
-    entry and metadata state of everything it cites."""
+def _section_hash(piece, show_todos, numbers, entry_hash, works, labels) -> str:
+    """What a section's assembled HTML depends on: its fragment, the number, entry
+    and metadata state of everything it cites, and the numbers of its labels."""
     cited = []
     for key in piece.keys:
         canonical = _canonical(key, works)
@@ -452,12 +473,13 @@ def _section_hash(piece, show_todos, numbers, entry_hash, works) -> str:
             f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
         )
     text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0{piece.heading_attributes}\0"
+    text += crossrefs.signature(piece.labels, labels) + "\0"
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
-def _section_html(piece, segments, numbers, entry_html, works, figure_urls) -> str:
+def _section_html(piece, segments, numbers, entry_html, works, figure_urls, labels):
     level = min(piece.level + 1, 6)
-    body = _body_html(segments, numbers, entry_html, works, figure_urls)
+    body = _body_html(segments, numbers, entry_html, works, figure_urls, labels)
     title = html.escape(piece.title)
     # The heading's own classes (`{.page_break_before}`), from the allow-list only.
     classes = rendering.allowed_classes(piece.heading_attributes)
@@ -474,13 +496,17 @@ def _section_html(piece, segments, numbers, entry_html, works, figure_urls) -> s
     )
 
 
-def _body_html(segments, numbers, entry_html, works, figure_urls) -> str:
-    """A fragment's segments joined, each citation slot numbered and each figure
-    given its URL: no HTML is parsed."""
+def _body_html(segments, numbers, entry_html, works, figure_urls, labels) -> str:
+    """A fragment's segments joined, each citation and label slot numbered and each
+    figure given its URL: no HTML is parsed."""
     return "".join(
         segment
         if isinstance(segment, str)
-        else figures.html_for(segment, figure_urls)
+        else (
+            figures.html_for(segment, figure_urls)
+            if "figure" in segment
+            else crossrefs.slot_html(segment, labels)
+        )
         if isinstance(segment, dict)
         else _citation_html(segment, numbers, entry_html, works)
         for segment in segments

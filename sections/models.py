@@ -622,6 +622,10 @@ class SectionRender(models.Model):
     # For a section with a template, the digest of the variables it was evaluated
     # with ("" for one without): assembly renders it again when they change.
     variables_digest = models.CharField(max_length=64, blank=True, default="")
+    # Its label slots in order (figures, tables and equations it numbers, and its
+    # references to them: sections.crossrefs), for everyone and for the public.
+    labels = models.JSONField(default=list)
+    public_labels = models.JSONField(default=list)
     rendered_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -2,9 +2,11 @@
 
 A section renders to a fragment that is the same whoever reads it: sanitized HTML cut
 into segments, pieces of HTML and citation slots (the keys of one citation group,
-numbered later, when the manuscript is assembled). TODO notes are wrapped in
-`<mark class="todo">` for contributors and left out of the public's segments. So a
-fragment depends only on its own text, and an edit re-renders one section.
+numbered later, when the manuscript is assembled), and label slots for figures, tables
+and equations and references to them (`sections.crossrefs`, numbered likewise). TODO
+notes are wrapped in `<mark class="todo">` for contributors and left out of the
+public's segments. So a fragment depends only on its own text, and an edit re-renders
+one section.
 
 Every change after sanitizing is made on bleach's token stream (the parsed tree, as
 html5lib walks it) and serialized by bleach's serializer; nothing here searches or
@@ -26,10 +28,12 @@ from bleach.css_sanitizer import CSSSanitizer
 from bleach.sanitizer import BleachSanitizerFilter
 from django.utils.safestring import SafeString, mark_safe
 
-from sections import claims, figures, images, scholarly, templating, todos
+from sections import claims, crossrefs, figures, images, scholarly, templating, todos
 from sections.citations.keys import CITATION_GROUP, find_citekeys, standardize
 from sections.models import TodoItem
 from sections.scholarly import attributes, footnotes
+from sections.scholarly.figures import FiguresExtension
+from sections.scholarly.math import MATH, MATH_ATTRIBUTES, MATH_TAGS, MathExtension
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
 RENDERER_VERSION = "5"
@@ -42,6 +46,8 @@ ALLOWED_TAGS = {
     "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
+# Figures (sections.scholarly.figures) and the MathML the converter writes.
+ALLOWED_TAGS |= {"figcaption", "figure"} | MATH_TAGS
 ALLOWED_ATTRIBUTES = {
     "*": ["id", "title", "class"],
     "a": ["href", "title", "rel", "class"],
@@ -51,6 +57,7 @@ ALLOWED_ATTRIBUTES = {
     "ol": ["start"],
     "li": ["id"],
     "sup": ["id"],
+    **MATH_ATTRIBUTES,
 }
 # The only classes text may give an element (`{.banner}`, `::: {.note}`, raw HTML):
 # the ones real Manubot manuscripts use and our CSS styles, and Python-Markdown's own.
@@ -68,6 +75,8 @@ NO_CSS = CSSSanitizer(allowed_css_properties=[])
 # Markdown converters and bleach cleaners are costly to build and not thread-safe.
 _converters = threading.local()
 CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$|`+[^`\n]*`+", re.DOTALL | re.MULTILINE)
+# Code and math: what citations, notes and cross-references are never looked for in.
+VERBATIM = re.compile(CODE.pattern + "|" + MATH.pattern, re.DOTALL | re.MULTILINE)
 CODE_TAGS = {"code", "pre"}
 # One pattern for every nonce: compiling one per render cost a tenth of the time.
 STAND_IN = re.compile(r"RVW([0-9a-f]{16})X(\d+)Z")
@@ -81,11 +90,12 @@ DROPPABLE_WHEN_EMPTIED = {
 }  # fmt: skip
 
 # What a pair's wrapper holds: its text and citations, not the elements around them.
-WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing"}
+WRAPPED = {"Characters", "SpaceCharacters", "Citation", "Missing", "Xref"}
 
-# A fragment: trusted HTML strings, citation slots (a list of citekeys each), and
-# figures (a dict: the path and the image's attributes, see sections.figures).
-Segments = list[str | list[str] | dict]
+# A fragment: trusted HTML strings, citation slots (a list of citekeys each), label
+# slots (see sections.crossrefs) and figures (a dict: the path and the image's
+# attributes, see sections.figures).
+Segments = list[str | list[str] | crossrefs.Slot | dict]
 Token = dict
 
 
@@ -139,6 +149,7 @@ class Tokens:
     # the reference list lacks, the kind of pair it opens; and each half's partner.
     keys: dict[int, list[str]] = field(default_factory=dict)
     missing_numbers: dict[int, str] = field(default_factory=dict)
+    xrefs: dict[int, str] = field(default_factory=dict)
     opening: dict[int, str] = field(default_factory=dict)
     partner: dict[int, int] = field(default_factory=dict)
 
@@ -172,6 +183,11 @@ class Tokens:
         self.missing_numbers[n] = numbers
         return self._token(n)
 
+    def xref(self, label: str, written: str) -> str:
+        n = self._add(written)
+        self.xrefs[n] = label
+        return self._token(n)
+
     def pair(self, kind: str) -> tuple[str, str]:
         first, second = self._add(""), self._add("")
         self.opening[first] = kind
@@ -196,7 +212,7 @@ def render_fragment(
     converter = _markdown()
     _converters.footnotes.id_prefix = prefix
     stream = _sanitized_tokens(converter.reset().convert(prepared), prefix)
-    marked = list(_swap_in(stream, tokens))
+    marked = list(crossrefs.mark_definitions(_swap_in(stream, tokens)))
     segments = _segments(_with_notes_marked(evaluated.notice + marked))
     keys = footnotes.keys_in_reading_order(marked, prefix)
     if evaluated.notice or any(token.get("wrapper") == NOTE for token in marked):
@@ -231,14 +247,35 @@ def slot_keys(segments: Segments) -> list[str]:
     return [key for segment in segments if isinstance(segment, list) for key in segment]
 
 
+def slot_labels(segments: Segments) -> list[crossrefs.Slot]:
+    """A fragment's label slots (definitions and references), in order."""
+    return [
+        segment
+        for segment in segments
+        if isinstance(segment, dict) and "figure" not in segment  # figures: no label
+    ]
+
+
 def _markdown() -> markdown.Markdown:
     """This thread's Markdown converter: building one costs more than converting."""
     if not hasattr(_converters, "markdown"):
         extensions, _converters.footnotes = scholarly.extensions()
         _converters.markdown = markdown.Markdown(
-            extensions=EXTENSIONS + extensions, output_format="html"
+            extensions=[
+                *EXTENSIONS,
+                *extensions,
+                # Figures, table captions and math, as pandoc and its xnos filters
+                # read them; an image's alt text is its caption without citations.
+                FiguresExtension(alt_text=_without_stand_ins),
+                MathExtension(),
+            ],
+            output_format="html",
         )
     return _converters.markdown
+
+
+def _without_stand_ins(text: str) -> str:
+    return " ".join(re.sub(r"\s*" + STAND_IN.pattern, "", text).split())
 
 
 def _cleaner() -> bleach.Cleaner:
@@ -280,9 +317,10 @@ def _sanitized_tokens(html_: str, footnote_prefix: str = "0") -> list[Token]:
 
 
 def _protect_outside_code(body: str, tokens: Tokens) -> str:
-    """Swap TODO notes and citation groups outside code for inert tokens."""
+    """Swap TODO notes, citation groups and cross-references outside code and math
+    for inert tokens."""
     parts, last = [], 0
-    for code in CODE.finditer(body):
+    for code in VERBATIM.finditer(body):
         parts.append(_protect_text(body[last : code.start()], tokens))
         parts.append(code.group())
         last = code.end()
@@ -324,7 +362,17 @@ def _protect_citations(text: str, tokens: Tokens) -> str:
             return group.group()
         return tokens.citation(keys, group.group())
 
-    return CITATION_GROUP.sub(placeholder, text)
+    def xref(reference: re.Match) -> str:
+        return tokens.xref(reference.group("label"), reference.group())
+
+    def xref_group(group: re.Match) -> str:
+        return ", ".join(
+            crossrefs.XREF.sub(xref, written)
+            for written in re.split(r"\s*[;,]\s*", group.group("refs"))
+        )
+
+    text = crossrefs.XREF_GROUP.sub(xref_group, text)
+    return crossrefs.XREF.sub(xref, CITATION_GROUP.sub(placeholder, text))
 
 
 def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
@@ -369,6 +417,8 @@ def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
                 yield {"type": "Citation", "keys": tokens.keys[n]}
             elif n in tokens.missing_numbers:
                 yield {"type": "Missing", "numbers": tokens.missing_numbers[n]}
+            elif n in tokens.xrefs:
+                yield {"type": "Xref", "label": tokens.xrefs[n]}
             elif n in tokens.opening:
                 yield {"type": "Note", "wrapper": tokens.opening[n]}
             else:
@@ -483,6 +533,11 @@ def _segments(stream: Iterable[Token]) -> Segments:
         if kind == "Citation":
             segments.append(serializer.render(run))
             segments.append(list(token["keys"]))
+            run = []
+        elif kind in {"Xref", "Label"}:
+            segments.append(serializer.render(run))
+            role = "ref" if kind == "Xref" else "defines"
+            segments.append({role: token["label"]})
             run = []
         elif kind == "Missing":
             run.extend(_missing_reference(token["numbers"]))

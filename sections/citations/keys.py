@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sections.crossrefs import is_label
+
 PREFIXES = ("doi", "pmid", "pmcid", "arxiv", "isbn", "url", "wikidata", "tag", "raw")
 
 # Pandoc's citekey grammar, as Manubot uses it: internal punctuation allowed, the
@@ -40,12 +42,15 @@ class FoundKey:
 
 
 def find_citekeys(text: str) -> list[FoundKey]:
-    """Every citekey inside a bracketed citation group, in order of appearance."""
+    """Every citekey inside a bracketed citation group, in order of appearance
+    (cross-reference labels such as `@fig:overview` are not citekeys)."""
     found = []
     for group in CITATION_GROUP.finditer(text):
         offset = group.start("inner")
         for match in CITEKEY.finditer(group.group("inner")):
             key = match.group("braced") or match.group("bare")
+            if is_label(key):
+                continue  # "@fig:overview" refers to a figure: sections.crossrefs
             found.append(FoundKey(key, offset + match.start(), offset + match.end()))
     return found
 

@@ -4,7 +4,9 @@ One module per construct: `attributes` (pandoc attribute lists, and the filter t
 lets only allowed classes, ids and image sizes through), `spans` (bracketed spans),
 `divs` (fenced divs) and `footnotes` (ids unique across sections, citations numbered
 where the note is referenced). Heading and image attributes are Python-Markdown's
-`attr_list`; what divs hold is rendered by its `md_in_html`.
+`attr_list`; what divs hold is rendered by its `md_in_html`. Figures with captions,
+table captions and TeX math, as pandoc and its xnos filters read them, are `figures`
+and `math`; labels and their numbers are `sections.crossrefs`.
 """
 
 from __future__ import annotations
