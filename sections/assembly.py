@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -113,8 +113,11 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     for piece in pieces:
         for key in piece.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
+    entries = references.entries_of(
+        manuscript, [works[k].pk for k in numbers if k in works]
+    )
     entry_html = {
-        key: references.entries[works[key].pk] if key in works else _unknown_entry(key)
+        key: entries[works[key].pk] if key in works else _unknown_entry(key)
         for key in numbers
     }
     entry_hash = {
@@ -154,8 +157,8 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
                 bibliography_hash=bibliography_hash,
             )
         ManuscriptRender.objects.filter(pk=render.pk).update(**changes)
-    for field, value in changes.items():
-        setattr(render, field, value)
+    for name, value in changes.items():
+        setattr(render, name, value)
     return render
 
 
@@ -184,8 +187,11 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     for each in pieces:
         for key in each.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
+    entries = references.entries_of(
+        section.manuscript, [works[k].pk for k in numbers if k in works]
+    )
     entry_html = {
-        key: references.entries[works[key].pk]
+        key: entries[works[key].pk]
         if key in works
         else f'<span class="entry-pending">{html.escape(key)}: new; its metadata is '
         "fetched once you save</span>"
@@ -198,14 +204,33 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
 
 @dataclass(frozen=True)
 class ReferenceData:
+    """One version of a manuscript's references: every work's identity, and the
+    entries of those cited so far (filled as assemblies ask for them)."""
+
     version: str
+    style: str
     works: dict[str, CitedWork]
-    entries: dict[int, str]
-    entry_hashes: dict[int, str]
+    entries: dict[int, str] = field(default_factory=dict)
+    entry_hashes: dict[int, str] = field(default_factory=dict)
+
+    def entries_of(self, manuscript: Manuscript, ids: list[int]) -> dict[int, str]:
+        """Formatted entries of these references. Only cited works are asked for:
+        a manuscript keeps hundreds of uncited rows (a manual-references snapshot),
+        which cost nothing until someone cites them."""
+        missing = [pk for pk in ids if pk not in self.entries]
+        if missing:
+            found = bibliography.entries_for(manuscript, missing, style=self.style)
+            self.entry_hashes.update(
+                (pk, hashlib.sha256(entry.encode()).hexdigest()[:16])
+                for pk, entry in found.items()
+            )
+            self.entries.update(found)
+        return self.entries
 
 
 def _references(manuscript: Manuscript) -> ReferenceData:
-    """Every reference's identity and formatted entry, kept per version in this process.
+    """Every reference's identity, and the entries formatted so far, kept per
+    version in this process.
 
     A version is the reference count and the latest save: any change to a reference
     (metadata, alias, state) saves it, so a kept copy is never stale. Edits of text,
@@ -218,18 +243,8 @@ def _references(manuscript: Manuscript) -> ReferenceData:
     kept = _kept_references.get(manuscript.pk)
     if kept is not None and kept.version == version:
         return kept
-    works = _works(manuscript)
-    entries = bibliography.entries_for(
-        manuscript, [work.pk for work in works.values()], style=manuscript.csl_style
-    )
     data = ReferenceData(
-        version=version,
-        works=works,
-        entries=entries,
-        entry_hashes={
-            pk: hashlib.sha256(entry.encode()).hexdigest()[:16]
-            for pk, entry in entries.items()
-        },
+        version=version, style=manuscript.csl_style, works=_works(manuscript)
     )
     _kept_references[manuscript.pk] = data
     return data
@@ -256,7 +271,33 @@ def section_body(render: ManuscriptRender, section: Section) -> SafeString:
     assembled = (
         render.sections.filter(section=section).values_list("html", flat=True).first()
     )
-    match = SECTION_BODY.match(assembled or "")
+    return _without_heading(assembled or "")
+
+
+def contributors_section_body(section: Section) -> SafeString:
+    """The section's body as contributors see it, numbered across the manuscript, read
+    from the stored assembly in one query: a page view assembles nothing.
+
+    Just after a save, before the worker has assembled it, the stored body is of the
+    old text: this text is then rendered as the editor's preview renders it (the same
+    pipeline and numbers), writing nothing.
+    """
+    stored = (
+        AssembledSection.objects.filter(
+            render__manuscript_id=section.manuscript_id,
+            render__audience=Audience.CONTRIBUTORS,
+            section=section,
+        )
+        .values_list("fragment_hash", "html")
+        .first()
+    )
+    if stored and stored[0] == rendering.input_hash(section.title, section.body):
+        return _without_heading(stored[1])
+    return preview_section(section, title=section.title, body=section.body)
+
+
+def _without_heading(assembled: str) -> SafeString:
+    match = SECTION_BODY.match(assembled)
     return rendering.mark_fragment_safe(match.group("body") if match else "")
 
 
@@ -269,12 +310,17 @@ def _store_sections(
         for piece in pieces
     }
     stored = {
-        section_id: (input_hash, position)
-        for section_id, input_hash, position in render.sections.values_list(
-            "section_id", "input_hash", "position"
+        section_id: (input_hash, position, fragment_hash)
+        for section_id, input_hash, position, fragment_hash in render.sections.values_list(
+            "section_id", "input_hash", "position", "fragment_hash"
         )
     }
-    changed = {p.pk for p in pieces if stored.get(p.pk, ("",))[0] != hashes[p.pk]}
+    # A row without the hash of its fragment (made before it was kept) is made again.
+    changed = {
+        p.pk
+        for p in pieces
+        if stored.get(p.pk, ("",))[0] != hashes[p.pk] or not stored[p.pk][2]
+    }
     segments_field = "segments" if show_todos else "public_segments"
     fragments = {
         section_id: (input_hash, segments)
@@ -295,6 +341,7 @@ def _store_sections(
                     section_id=piece.pk,
                     position=position,
                     input_hash=hashes[piece.pk],
+                    fragment_hash=input_hash,
                     html=_section_html(piece, fragment, numbers, entry_html, works),
                 )
             )
@@ -307,7 +354,7 @@ def _store_sections(
         rows,
         update_conflicts=True,
         unique_fields=["render", "section"],
-        update_fields=["position", "input_hash", "html"],
+        update_fields=["position", "input_hash", "fragment_hash", "html"],
     )
     # A section added or moved shifts the others' positions, not their HTML.
     if moved:
