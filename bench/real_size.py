@@ -1,0 +1,209 @@
+"""Speed at a real manuscript's size (issue 13): the generated Manubot manuscript of
+`bench.manuscript`, imported through the real importer, then
+
+- a cold render: every section's fragment, the cited works' entries and the public
+  assembly, with nothing stored beforehand;
+- one section edited: from a changed body to the stored public render (the section
+  rendered again, the manuscript re-assembled), median over 30 edits;
+- the same edit through `revisions.save_edit`, as the editor's Save does it with the
+  tasks run in-process (sync of citations and notes, render, both audiences);
+- optionally (`--manubot`) a `manubot process` + `pandoc` build of the same folder,
+  offline, when both are installed.
+
+    .venv/bin/python -m bench.real_size                    # SQLite scratch file in /tmp
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/reviewapp_bench .venv/bin/python -m bench.real_size
+    .venv/bin/python -m bench.real_size --profile          # cProfile of one edit and the cold render
+
+It empties the database it is given (migrate, flush): point it at a scratch one.
+Only public entry points are used, so rendering may change underneath it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench import median_and_p90, setup_embedded_django
+from bench.manuscript import generate, shape
+
+PUBLIC = "public"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.real_size", description=__doc__
+    )
+    parser.add_argument("--edits", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--manubot", action="store_true", help="time a Manubot build too"
+    )
+    options = parser.parse_args()
+    os.environ.setdefault(
+        "DATABASE_URL", "sqlite:////tmp/reviewapp-bench-real-size.sqlite3"
+    )
+    setup_embedded_django()
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from sections import assembly, importing
+    from sections.models import (
+        Citation,
+        FormattedEntry,
+        ManuscriptRender,
+        Reference,
+        SectionRender,
+    )
+
+    work = Path(tempfile.mkdtemp(prefix="reviewapp-real-size-"))
+    try:
+        content = generate(work, seed=options.seed)
+        print(f"generated: {shape(content)}")
+        call_command("migrate", verbosity=0)
+        call_command("flush", interactive=False, verbosity=0)
+        user = get_user_model().objects.create_user(
+            "bench", "bench@example.org", "bench"
+        )
+        start = time.perf_counter()
+        manuscript = importing.import_path(content.parent, format="manubot").manuscript
+        imported = (time.perf_counter() - start) * 1000
+        sections = list(manuscript.sections.present().order_by("position"))
+        cited = Reference.objects.filter(manuscript=manuscript, citations__isnull=False)
+        print(
+            f"database: {connection.vendor}; imported in {imported:.0f} ms (the importer "
+            f"with its in-process render): {len(sections)} sections, "
+            f"{Citation.objects.filter(section__manuscript=manuscript).count()} citations "
+            f"of {cited.distinct().count()} references, "
+            f"{manuscript.references.count()} reference rows, "
+            f"{FormattedEntry.objects.filter(reference__manuscript=manuscript).count()} "
+            "formatted entries stored"
+        )
+
+        def cold() -> float:
+            SectionRender.objects.filter(section__manuscript=manuscript).delete()
+            FormattedEntry.objects.filter(reference__manuscript=manuscript).delete()
+            ManuscriptRender.objects.filter(manuscript=manuscript).delete()
+            assembly._kept_references.clear()  # a fresh process: nothing remembered
+            start = time.perf_counter()
+            for section in manuscript.sections.present().order_by("position"):
+                assembly.render_section(section)
+            assembly.assemble(manuscript, audience=PUBLIC)
+            return (time.perf_counter() - start) * 1000
+
+        colds = [cold() for _ in range(3)]
+        print(
+            f"cold render to the stored public render: {min(colds):.0f} ms best, "
+            f"{sorted(colds)[1]:.0f} ms median of 3; entries formatted: "
+            f"{FormattedEntry.objects.filter(reference__manuscript=manuscript).count()}"
+        )
+        section = max(sections, key=lambda s: s.body.count("[@"))
+        original = section.body
+        assembly.assemble(manuscript, audience=PUBLIC)
+
+        def edit(n: int) -> float:
+            start = time.perf_counter()
+            section.body = f"{original}\n\nEdit number {n}."
+            section.save(update_fields=["body"])
+            assembly.render_section(section)
+            assembly.assemble(manuscript, audience=PUBLIC)
+            return (time.perf_counter() - start) * 1000
+
+        edits = [edit(n) for n in range(options.edits)]
+        median, p90 = median_and_p90(edits)
+        print(
+            f"one section edited ({len(original) / 1000:.1f} KB, "
+            f"{original.count('@')} citations) to the stored public render: median "
+            f"{median:.1f} ms, p90 {p90:.1f} ms over {len(edits)} edits"
+        )
+        from sections import revisions
+
+        def save(n: int) -> float:
+            latest = section.revisions.order_by("-created_at", "-id").first()
+            start = time.perf_counter()
+            revisions.save_edit(
+                section,
+                title=section.title,
+                body=f"{original}\n\nSaved edit number {n}.",
+                base=latest.pk,
+                by=user,
+                summary="bench",
+            )
+            return (time.perf_counter() - start) * 1000
+
+        saves = [save(n) for n in range(options.edits)]
+        median, p90 = median_and_p90(saves)
+        print(
+            f"the same through revisions.save_edit (sync, render, both audiences, "
+            f"in-process): median {median:.1f} ms, p90 {p90:.1f} ms over {len(saves)}"
+        )
+        if options.profile:
+            profile = cProfile.Profile()
+            profile.runcall(edit, 999)
+            print("\none edit, by cumulative time:")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+            profile = cProfile.Profile()
+            profile.runcall(cold)
+            print("\ncold render, by cumulative time:")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        if options.manubot:
+            print(_manubot_build(content))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _manubot_build(content: Path) -> str:
+    """`manubot process` (offline: no citation lookups, metadata from the manual
+    references) then pandoc to HTML, timed; or why it could not run."""
+    manubot, pandoc = shutil.which("manubot"), shutil.which("pandoc")
+    if not manubot or not pandoc:
+        return f"manubot build: not run (manubot: {manubot}, pandoc: {pandoc})"
+    output = content.parent / "output"
+    start = time.perf_counter()
+    done = subprocess.run(
+        [
+            manubot,
+            "process",
+            "--content-directory",
+            str(content),
+            "--output-directory",
+            str(output),
+            "--skip-citations",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    processed = time.perf_counter() - start
+    if done.returncode:
+        return f"manubot process failed: {done.stderr.strip()[-500:]}"
+    done = subprocess.run(
+        [
+            pandoc,
+            str(output / "manuscript.md"),
+            "--to",
+            "html5",
+            "-o",
+            str(output / "m.html"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    total = time.perf_counter() - start
+    if done.returncode:
+        return f"pandoc failed: {done.stderr.strip()[-500:]}"
+    return (
+        f"manubot build: manubot process {processed:.1f} s, with pandoc {total:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
