@@ -48,15 +48,7 @@ def render_section(section: Section) -> SectionRender:
     stored = SectionRender.objects.filter(section=section)
     if stored.filter(input_hash=digest).exists():
         return stored.get()
-    fragment = rendering.render_fragment(section.title, section.body)
-    fields = {
-        "input_hash": fragment.input_hash,
-        "segments": fragment.segments,
-        "public_segments": fragment.public_segments,
-        "keys": rendering.slot_keys(fragment.segments),
-        "public_keys": rendering.slot_keys(fragment.public_segments),
-        "rendered_at": timezone.now(),
-    }
+    fields = _fragment_fields(rendering.render_fragment(section.title, section.body))
     # Written without reading the old fragment; a race to create the first one is
     # settled by the one-to-one constraint, and the loser updates.
     if not stored.update(**fields):
@@ -66,6 +58,55 @@ def render_section(section: Section) -> SectionRender:
         except IntegrityError:
             stored.update(**fields)
     return SectionRender(section=section, **fields)
+
+
+def render_sections(manuscript: Manuscript) -> int:
+    """Every present section's stored fragment, rendered again only where its input
+    changed, in one read of the stored hashes and one write for all (an import, or a
+    renderer change, renders a whole manuscript). Returns how many were rendered."""
+    sections = list(manuscript.sections.present())
+    stored = dict(
+        SectionRender.objects.filter(section__in=sections).values_list(
+            "section_id", "input_hash"
+        )
+    )
+    rows = [
+        SectionRender(
+            section=section,
+            **_fragment_fields(rendering.render_fragment(section.title, section.body)),
+        )
+        for section in sections
+        if stored.get(section.pk) != rendering.input_hash(section.title, section.body)
+    ]
+    # A save rendering one of them meanwhile is settled by the one-to-one constraint.
+    SectionRender.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["section"],
+        update_fields=[f for f in _FRAGMENT_FIELDS if f != "section"],
+    )
+    return len(rows)
+
+
+_FRAGMENT_FIELDS = [
+    "input_hash",
+    "segments",
+    "public_segments",
+    "keys",
+    "public_keys",
+    "rendered_at",
+]
+
+
+def _fragment_fields(fragment: rendering.Fragment) -> dict:
+    return {
+        "input_hash": fragment.input_hash,
+        "segments": fragment.segments,
+        "public_segments": fragment.public_segments,
+        "keys": rendering.slot_keys(fragment.segments),
+        "public_keys": rendering.slot_keys(fragment.public_segments),
+        "rendered_at": timezone.now(),
+    }
 
 
 @dataclass(frozen=True)
