@@ -3,16 +3,22 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def assemble_again(apps, schema_editor):
+    # Rows made before the field have no fragment hash: the next assembly (after any
+    # change, or `manage.py render_manuscripts`) must not take the render as current.
+    apps.get_model("sections", "ManuscriptRender").objects.update(input_hash="")
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('sections', '0015_rerender_fragments'),
+        ("sections", "0015_rerender_fragments"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assembledsection',
-            name='fragment_hash',
+            model_name="assembledsection",
+            name="fragment_hash",
             field=models.CharField(blank=True, max_length=64),
         ),
+        migrations.RunPython(assemble_again, migrations.RunPython.noop),
     ]
