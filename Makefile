@@ -50,6 +50,7 @@ beat: $(VENV)/.installed-run
 ## bench: the benchmarks in bench/ (results go in docs/benchmarks.md, by hand)
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench.real_size
 	$(BIN)/python -m bench.preview_load
 
 ## bench-services: resolution and edit round trip; needs DATABASE_URL (a scratch

@@ -107,6 +107,10 @@ class Run:
     outcomes: Counter = field(default_factory=Counter)
     requests_sent: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every timed request as (seconds into the load when it started, action, ms),
+    # for the report's windows: when in the run the slow ones happen.
+    events: list[tuple[float, str, float]] = field(default_factory=list)
+    load_started: float | None = None
 
     def take_request(self) -> None:
         with self.lock:
@@ -115,9 +119,11 @@ class Run:
                 raise Stopped
             self.requests_sent += 1
 
-    def record(self, action: str, milliseconds: float) -> None:
+    def record(self, action: str, milliseconds: float, *, started: float) -> None:
         with self.lock:
             self.timings[action].append(milliseconds)
+            if self.load_started is not None:
+                self.events.append((started - self.load_started, action, milliseconds))
 
     def count(self, outcome: str) -> None:
         with self.lock:
@@ -300,7 +306,7 @@ class Contributor:
         except requests.RequestException as error:
             self.run.errors.append(f"{action} {method} {path}: {error}")
             raise RequestFailed from error
-        self.run.record(action, (time.perf_counter() - start) * 1000)
+        self.run.record(action, (time.perf_counter() - start) * 1000, started=start)
         expected = response.status_code < 400 or (
             action == "save" and response.status_code == 409
         )
@@ -371,6 +377,7 @@ def _prepare_and_load(
         ]
         _sign_in(contributors, emails, form_sign_ins=options.form_sign_ins)
         started, signed_in = time.monotonic(), run.requests_sent
+        run.load_started = time.perf_counter()
         cpu_before = _cpu_seconds(groups, database=database)
         threads = [
             threading.Thread(target=c.live, args=(options.think,), daemon=True)
@@ -825,10 +832,46 @@ def _report(
         f"tasks still queued when the load stopped: {queued}; contributors still "
         f"waiting for an answer at the hard stop: {still_running}"
     )
+    _report_windows(run)
     failures = missed + ["errors"] * bool(run.errors) + ["lost writes"] * bool(lost)
     print(
         "targets (p99 reads < 300 ms, writes < 1 s, 0 errors, 0 lost): "
         + ("MISSED: " + ", ".join(failures) if failures else "met")
+    )
+
+
+WINDOW_SECONDS = 10
+
+
+def _report_windows(run: Run) -> None:
+    """Reads and saves per window of the load, and the slowest requests: whether the
+    tail is at the start (cold caches), all along, or where saves are."""
+    if not run.events:
+        return
+    print(f"per {WINDOW_SECONDS} s window of the load (reads: {', '.join(READS)}):")
+    print(
+        "| from s | reads | read p50 ms | read p99 ms | read max ms | saves | save p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    windows: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for at, action, ms in run.events:
+        windows[int(at // WINDOW_SECONDS)].append((action, ms))
+    for window in sorted(windows):
+        reads = [ms for action, ms in windows[window] if action in READS]
+        saves = [ms for action, ms in windows[window] if action == "save"]
+        read_p50, read_p99 = median_and_p99(reads) if reads else (0, 0)
+        save_p99 = median_and_p99(saves)[1] if saves else 0
+        print(
+            f"| {window * WINDOW_SECONDS} | {len(reads)} | {read_p50:.0f} | "
+            f"{read_p99:.0f} | {max(reads, default=0):.0f} | {len(saves)} | "
+            f"{save_p99:.0f} |"
+        )
+    slowest = sorted(run.events, key=lambda event: -event[2])[:8]
+    print(
+        "slowest requests: "
+        + "; ".join(
+            f"{action} at {at:.1f} s took {ms:.0f} ms" for at, action, ms in slowest
+        )
     )
 
 

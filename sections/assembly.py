@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -48,18 +48,73 @@ def render_section(
 ) -> SectionRender:
     """The section's stored fragment, rendered again only if its input changed
     (for a section with a template, its variables are part of the input)."""
-    if not templating.has_template(section.body):
-        variables = None
-    elif variables is None:
-        variables = templating.variables(section.manuscript)
-    digest = rendering.input_hash(
-        section.title, section.body, variables.digest if variables else ""
-    )
+    variables = _variables_for(section, variables)
+    digest = _fragment_digest(section, variables)
     stored = SectionRender.objects.filter(section=section)
     if stored.filter(input_hash=digest).exists():
         return stored.get()
     fragment = rendering.render_fragment(section.title, section.body, variables)
-    fields = {
+    fields = _fragment_fields(fragment, variables)
+    # Written without reading the old fragment; a race to create the first one is
+    # settled by the one-to-one constraint, and the loser updates.
+    if not stored.update(**fields):
+        try:
+            with transaction.atomic():
+                return SectionRender.objects.create(section=section, **fields)
+        except IntegrityError:
+            stored.update(**fields)
+    return SectionRender(section=section, **fields)
+
+
+def render_sections(manuscript: Manuscript) -> int:
+    """Every present section's stored fragment, rendered again only where its input
+    changed, in one read of the stored hashes and one write for all (an import, or a
+    renderer change, renders a whole manuscript). Returns how many were rendered."""
+    sections = list(manuscript.sections.present())
+    stored = dict(
+        SectionRender.objects.filter(section__in=sections).values_list(
+            "section_id", "input_hash"
+        )
+    )
+    rows, shared = [], None
+    for section in sections:
+        variables = None
+        if templating.has_template(section.body):
+            # Built once, and only for a manuscript with a template section.
+            shared = shared or templating.variables(manuscript)
+            variables = shared
+        if stored.get(section.pk) != _fragment_digest(section, variables):
+            fragment = rendering.render_fragment(section.title, section.body, variables)
+            rows.append(
+                SectionRender(section=section, **_fragment_fields(fragment, variables))
+            )
+    # A save rendering one of them meanwhile is settled by the one-to-one constraint.
+    SectionRender.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["section"],
+        update_fields=[f for f in _FRAGMENT_FIELDS if f != "section"],
+    )
+    return len(rows)
+
+
+_FRAGMENT_FIELDS = [
+    "input_hash",
+    "variables_digest",
+    "segments",
+    "public_segments",
+    "keys",
+    "public_keys",
+    "labels",
+    "public_labels",
+    "rendered_at",
+]
+
+
+def _fragment_fields(
+    fragment: rendering.Fragment, variables: templating.Variables | None
+) -> dict:
+    return {
         "input_hash": fragment.input_hash,
         "variables_digest": variables.digest if variables else "",
         "segments": fragment.segments,
@@ -70,15 +125,22 @@ def render_section(
         "public_labels": rendering.slot_labels(fragment.public_segments),
         "rendered_at": timezone.now(),
     }
-    # Written without reading the old fragment; a race to create the first one is
-    # settled by the one-to-one constraint, and the loser updates.
-    if not stored.update(**fields):
-        try:
-            with transaction.atomic():
-                return SectionRender.objects.create(section=section, **fields)
-        except IntegrityError:
-            stored.update(**fields)
-    return SectionRender(section=section, **fields)
+
+
+def _variables_for(
+    section: Section, variables: templating.Variables | None = None
+) -> templating.Variables | None:
+    """The template variables a section's fragment depends on: none without a
+    template (so such a section never pays for them)."""
+    if not templating.has_template(section.body):
+        return None
+    return variables or templating.variables(section.manuscript)
+
+
+def _fragment_digest(section: Section, variables: templating.Variables | None) -> str:
+    return rendering.input_hash(
+        section.title, section.body, variables.digest if variables else ""
+    )
 
 
 @dataclass(frozen=True)
@@ -135,8 +197,11 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     for piece in pieces:
         for key in piece.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
+    entries = references.entries_of(
+        manuscript, [works[k].pk for k in numbers if k in works]
+    )
     entry_html = {
-        key: references.entries[works[key].pk] if key in works else _unknown_entry(key)
+        key: entries[works[key].pk] if key in works else _unknown_entry(key)
         for key in numbers
     }
     labels = crossrefs.numbers(piece.labels for piece in pieces)
@@ -187,8 +252,8 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
                 bibliography_hash=bibliography_hash,
             )
         ManuscriptRender.objects.filter(pk=render.pk).update(**changes)
-    for field, value in changes.items():
-        setattr(render, field, value)
+    for name, value in changes.items():
+        setattr(render, name, value)
     return render
 
 
@@ -224,8 +289,11 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     for each in pieces:
         for key in each.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
+    entries = references.entries_of(
+        section.manuscript, [works[k].pk for k in numbers if k in works]
+    )
     entry_html = {
-        key: references.entries[works[key].pk]
+        key: entries[works[key].pk]
         if key in works
         else f'<span class="entry-pending">{html.escape(key)}: new; its metadata is '
         "fetched once you save</span>"
@@ -240,14 +308,33 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
 
 @dataclass(frozen=True)
 class ReferenceData:
+    """One version of a manuscript's references: every work's identity, and the
+    entries of those cited so far (filled as assemblies ask for them)."""
+
     version: str
+    style: str
     works: dict[str, CitedWork]
-    entries: dict[int, str]
-    entry_hashes: dict[int, str]
+    entries: dict[int, str] = field(default_factory=dict)
+    entry_hashes: dict[int, str] = field(default_factory=dict)
+
+    def entries_of(self, manuscript: Manuscript, ids: list[int]) -> dict[int, str]:
+        """Formatted entries of these references. Only cited works are asked for:
+        a manuscript keeps hundreds of uncited rows (a manual-references snapshot),
+        which cost nothing until someone cites them."""
+        missing = [pk for pk in ids if pk not in self.entries]
+        if missing:
+            found = bibliography.entries_for(manuscript, missing, style=self.style)
+            self.entry_hashes.update(
+                (pk, hashlib.sha256(entry.encode()).hexdigest()[:16])
+                for pk, entry in found.items()
+            )
+            self.entries.update(found)
+        return self.entries
 
 
 def _references(manuscript: Manuscript) -> ReferenceData:
-    """Every reference's identity and formatted entry, kept per version in this process.
+    """Every reference's identity, and the entries formatted so far, kept per
+    version in this process.
 
     A version is the reference count and the latest save: any change to a reference
     (metadata, alias, state) saves it, so a kept copy is never stale. Edits of text,
@@ -260,18 +347,8 @@ def _references(manuscript: Manuscript) -> ReferenceData:
     kept = _kept_references.get(manuscript.pk)
     if kept is not None and kept.version == version:
         return kept
-    works = _works(manuscript)
-    entries = bibliography.entries_for(
-        manuscript, [work.pk for work in works.values()], style=manuscript.csl_style
-    )
     data = ReferenceData(
-        version=version,
-        works=works,
-        entries=entries,
-        entry_hashes={
-            pk: hashlib.sha256(entry.encode()).hexdigest()[:16]
-            for pk, entry in entries.items()
-        },
+        version=version, style=manuscript.csl_style, works=_works(manuscript)
     )
     _kept_references[manuscript.pk] = data
     return data
@@ -298,7 +375,33 @@ def section_body(render: ManuscriptRender, section: Section) -> SafeString:
     assembled = (
         render.sections.filter(section=section).values_list("html", flat=True).first()
     )
-    match = SECTION_BODY.match(assembled or "")
+    return _without_heading(assembled or "")
+
+
+def contributors_section_body(section: Section) -> SafeString:
+    """The section's body as contributors see it, numbered across the manuscript, read
+    from the stored assembly in one query: a page view assembles nothing.
+
+    Just after a save, before the worker has assembled it, the stored body is of the
+    old text: this text is then rendered as the editor's preview renders it (the same
+    pipeline and numbers), writing nothing.
+    """
+    stored = (
+        AssembledSection.objects.filter(
+            render__manuscript_id=section.manuscript_id,
+            render__audience=Audience.CONTRIBUTORS,
+            section=section,
+        )
+        .values_list("fragment_hash", "html")
+        .first()
+    )
+    if stored and stored[0] == _fragment_digest(section, _variables_for(section)):
+        return _without_heading(stored[1])
+    return preview_section(section, title=section.title, body=section.body)
+
+
+def _without_heading(assembled: str) -> SafeString:
+    match = SECTION_BODY.match(assembled)
     return rendering.mark_fragment_safe(match.group("body") if match else "")
 
 
@@ -326,12 +429,17 @@ def _store_sections(
         for piece in pieces
     }
     stored = {
-        section_id: (input_hash, position)
-        for section_id, input_hash, position in render.sections.values_list(
-            "section_id", "input_hash", "position"
+        section_id: (input_hash, position, fragment_hash)
+        for section_id, input_hash, position, fragment_hash in render.sections.values_list(
+            "section_id", "input_hash", "position", "fragment_hash"
         )
     }
-    changed = {p.pk for p in pieces if stored.get(p.pk, ("",))[0] != hashes[p.pk]}
+    # A row without the hash of its fragment (made before it was kept) is made again.
+    changed = {
+        p.pk
+        for p in pieces
+        if stored.get(p.pk, ("",))[0] != hashes[p.pk] or not stored[p.pk][2]
+    }
     segments_field = "segments" if show_todos else "public_segments"
     fragments = {
         section_id: (input_hash, segments)
@@ -352,6 +460,7 @@ def _store_sections(
                     section_id=piece.pk,
                     position=position,
                     input_hash=hashes[piece.pk],
+                    fragment_hash=input_hash,
                     html=_section_html(
                         piece, fragment, numbers, entry_html, works, figure_urls, labels
                     ),
@@ -366,7 +475,7 @@ def _store_sections(
         rows,
         update_conflicts=True,
         unique_fields=["render", "section"],
-        update_fields=["position", "input_hash", "html"],
+        update_fields=["position", "input_hash", "fragment_hash", "html"],
     )
     # A section added or moved shifts the others' positions, not their HTML.
     if moved:

@@ -693,6 +693,9 @@ class AssembledSection(models.Model):
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField()
     input_hash = models.CharField(max_length=64)
+    # The input hash of the section fragment it was made from: whether it shows the
+    # section's current text, known without assembling.
+    fragment_hash = models.CharField(max_length=64, blank=True)
     html = models.TextField()
 
     class Meta:

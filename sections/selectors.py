@@ -130,12 +130,9 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
 def section_page(section: Section) -> dict:
     """What the section page shows besides the section itself."""
     siblings = section.manuscript.sections.present().order_by("position")
-    # The contributors' assembly, so citations carry their manuscript-wide numbers.
-    assembled = assembly.assemble(
-        section.manuscript, audience=ManuscriptRender.Audience.CONTRIBUTORS
-    )
     return {
-        "body_html": assembly.section_body(assembled, section),
+        # As assembled for contributors: citations carry manuscript-wide numbers.
+        "body_html": assembly.contributors_section_body(section),
         "claims": list(
             Claim.objects.active().filter(section=section).select_related("contributor")
         ),

@@ -28,9 +28,10 @@ def render_section(section_id: int) -> None:
 @shared_task
 def render_manuscript(manuscript_id: int) -> None:
     """Render every changed section of a manuscript (after an import), then assemble."""
-    for section in Section.objects.filter(manuscript_id=manuscript_id).present():
-        assembly.render_section(section)
-    assemble_manuscript.delay(manuscript_id)
+    manuscript = Manuscript.objects.filter(pk=manuscript_id).first()
+    if manuscript is not None:
+        assembly.render_sections(manuscript)
+        assemble_manuscript.delay(manuscript_id)
 
 
 @shared_task
