@@ -193,27 +193,18 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     if render and render.input_hash == digest:
         return render
 
-    numbers: dict[str, int] = {}
-    for piece in pieces:
-        for key in piece.keys:
-            numbers.setdefault(_canonical(key, works), len(numbers) + 1)
-    entries = references.entries_of(
-        manuscript, [works[k].pk for k in numbers if k in works]
+    numbering = _numbering(
+        manuscript, pieces, references, figure_urls, unknown_entry=_unknown_entry
     )
-    entry_html = {
-        key: entries[works[key].pk] if key in works else _unknown_entry(key)
-        for key in numbers
-    }
-    labels = crossrefs.numbers(piece.labels for piece in pieces)
-    entry_hash = {
-        key: references.entry_hashes.get(works[key].pk, "") if key in works else key
-        for key in numbers
-    }
     bibliography_hash = hashlib.sha256(
         repr(
             [
-                (key, entry_hash[key], works[key].state if key in works else "")
-                for key in numbers
+                (
+                    key,
+                    numbering.entry_hash[key],
+                    works[key].state if key in works else "",
+                )
+                for key in numbering.numbers
             ]
         ).encode()
     ).hexdigest()
@@ -229,17 +220,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
                 manuscript=manuscript, audience=audience, defaults={"input_hash": ""}
             )
         )
-        _store_sections(
-            render,
-            pieces,
-            show_todos,
-            numbers,
-            entry_html,
-            entry_hash,
-            works,
-            figure_urls,
-            labels,
-        )
+        _store_sections(render, pieces, show_todos, numbering)
         changes = {"input_hash": digest, "assembled_at": timezone.now()}
         if render.toc != toc:
             changes["toc"] = toc
@@ -248,7 +229,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
         # The bibliography is the second largest thing we write: only when it changed.
         if render.bibliography_hash != bibliography_hash:
             changes.update(
-                bibliography_html=_bibliography_html(numbers, entry_html, works),
+                bibliography_html=_bibliography_html(numbering),
                 bibliography_hash=bibliography_hash,
             )
         ManuscriptRender.objects.filter(pk=render.pk).update(**changes)
@@ -283,26 +264,61 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     ]
     if piece not in pieces:
         pieces.append(piece)  # a removed section, numbered after the manuscript
-    references = _references(section.manuscript)
+    numbering = _numbering(
+        section.manuscript,
+        pieces,
+        _references(section.manuscript),
+        figures.urls_for(section.manuscript_id),
+        unknown_entry=_new_entry,
+    )
+    return rendering.mark_fragment_safe(_body_html(fragment.segments, numbering))
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """What assembled HTML is numbered and linked with, across the whole manuscript:
+    each cited work's number, entry and entry hash, the labels' numbers, the figures'
+    URLs."""
+
+    numbers: dict[str, int]
+    entry_html: dict[str, str]
+    entry_hash: dict[str, str]
+    works: dict[str, CitedWork]
+    labels: dict
+    figure_urls: dict[str, str]
+
+
+def _numbering(
+    manuscript: Manuscript,
+    pieces: list[Piece],
+    references: ReferenceData,
+    figure_urls: dict[str, str],
+    *,
+    unknown_entry,
+) -> Numbering:
+    """Citations numbered by first appearance (a tag shares its work's number), the
+    entries of the works numbered (formatted only now), labels numbered by kind."""
     works = references.works
     numbers: dict[str, int] = {}
-    for each in pieces:
-        for key in each.keys:
+    for piece in pieces:
+        for key in piece.keys:
             numbers.setdefault(_canonical(key, works), len(numbers) + 1)
     entries = references.entries_of(
-        section.manuscript, [works[k].pk for k in numbers if k in works]
+        manuscript, [works[k].pk for k in numbers if k in works]
     )
-    entry_html = {
-        key: entries[works[key].pk]
-        if key in works
-        else f'<span class="entry-pending">{html.escape(key)}: new; its metadata is '
-        "fetched once you save</span>"
-        for key in numbers
-    }
-    figure_urls = figures.urls_for(section.manuscript_id)
-    labels = crossrefs.numbers(each.labels for each in pieces)
-    return rendering.mark_fragment_safe(
-        _body_html(fragment.segments, numbers, entry_html, works, figure_urls, labels)
+    return Numbering(
+        numbers=numbers,
+        entry_html={
+            key: entries[works[key].pk] if key in works else unknown_entry(key)
+            for key in numbers
+        },
+        entry_hash={
+            key: references.entry_hashes.get(works[key].pk, "") if key in works else key
+            for key in numbers
+        },
+        works=works,
+        labels=crossrefs.numbers(piece.labels for piece in pieces),
+        figure_urls=figure_urls,
     )
 
 
@@ -406,25 +422,14 @@ def _without_heading(assembled: str) -> SafeString:
 
 
 def _store_sections(
-    render,
-    pieces,
-    show_todos,
-    numbers,
-    entry_html,
-    entry_hash,
-    works,
-    figure_urls,
-    labels,
+    render, pieces: list[Piece], show_todos: bool, numbering: Numbering
 ) -> None:
     """Write the sections whose assembled HTML changed; drop those no longer there."""
     # A figure added or removed may change any section's images: all are written.
-    figures_version = figures.version_of(figure_urls)
+    figures_version = figures.version_of(numbering.figure_urls)
     hashes = {
         piece.pk: hashlib.sha256(
-            (
-                _section_hash(piece, show_todos, numbers, entry_hash, works, labels)
-                + figures_version
-            ).encode()
+            (_section_hash(piece, show_todos, numbering) + figures_version).encode()
         ).hexdigest()
         for piece in pieces
     }
@@ -461,9 +466,7 @@ def _store_sections(
                     position=position,
                     input_hash=hashes[piece.pk],
                     fragment_hash=input_hash,
-                    html=_section_html(
-                        piece, fragment, numbers, entry_html, works, figure_urls, labels
-                    ),
+                    html=_section_html(piece, fragment, numbering),
                 )
             )
         elif piece.pk in stored and stored[piece.pk][1] != position:
@@ -571,24 +574,24 @@ def _input_hash(
     return digest.hexdigest()
 
 
-def _section_hash(piece, show_todos, numbers, entry_hash, works, labels) -> str:
+def _section_hash(piece: Piece, show_todos: bool, numbering: Numbering) -> str:
     """What a section's assembled HTML depends on: its fragment, the number, entry
     and metadata state of everything it cites, and the numbers of its labels."""
     cited = []
     for key in piece.keys:
-        canonical = _canonical(key, works)
-        work = works.get(canonical)
+        canonical = _canonical(key, numbering.works)
+        work = numbering.works.get(canonical)
         cited.append(
-            f"{key}:{numbers[canonical]}:{entry_hash[canonical]}:{work.has_metadata if work else ''}"
+            f"{key}:{numbering.numbers[canonical]}:{numbering.entry_hash[canonical]}:{work.has_metadata if work else ''}"
         )
     text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0{piece.heading_attributes}\0"
-    text += crossrefs.signature(piece.labels, labels) + "\0"
+    text += crossrefs.signature(piece.labels, numbering.labels) + "\0"
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
-def _section_html(piece, segments, numbers, entry_html, works, figure_urls, labels):
+def _section_html(piece: Piece, segments, numbering: Numbering) -> str:
     level = min(piece.level + 1, 6)
-    body = _body_html(segments, numbers, entry_html, works, figure_urls, labels)
+    body = _body_html(segments, numbering)
     title = html.escape(piece.title)
     # The heading's own classes (`{.page_break_before}`), from the allow-list only.
     classes = rendering.allowed_classes(piece.heading_attributes)
@@ -605,48 +608,56 @@ def _section_html(piece, segments, numbers, entry_html, works, figure_urls, labe
     )
 
 
-def _body_html(segments, numbers, entry_html, works, figure_urls, labels) -> str:
+def _body_html(segments, numbering: Numbering) -> str:
     """A fragment's segments joined, each citation and label slot numbered and each
     figure given its URL: no HTML is parsed."""
     return "".join(
         segment
         if isinstance(segment, str)
         else (
-            figures.html_for(segment, figure_urls)
+            figures.html_for(segment, numbering.figure_urls)
             if "figure" in segment
-            else crossrefs.slot_html(segment, labels)
+            else crossrefs.slot_html(segment, numbering.labels)
         )
         if isinstance(segment, dict)
-        else _citation_html(segment, numbers, entry_html, works)
+        else _citation_html(segment, numbering)
         for segment in segments
     )
 
 
-def _citation_html(keys, numbers, entry_html, works) -> str:
+def _citation_html(keys, numbering: Numbering) -> str:
     links = []
     for key in keys:
-        canonical = _canonical(key, works)
-        number = numbers[canonical]
-        work = works.get(canonical)
+        canonical = _canonical(key, numbering.works)
+        number = numbering.numbers[canonical]
+        work = numbering.works.get(canonical)
         pending = "" if work and work.has_metadata else " pending"
         links.append(
             f'<a class="cite{pending}" href="#ref-{number}">{number}'
-            f'<span class="cite-entry" role="tooltip">{entry_html[canonical]}</span></a>'
+            f'<span class="cite-entry" role="tooltip">{numbering.entry_html[canonical]}</span></a>'
         )
     return f'<span class="citation">[{", ".join(links)}]</span>'
 
 
-def _bibliography_html(numbers, entry_html, works) -> str:
+def _bibliography_html(numbering: Numbering) -> str:
     items = []
-    for key, number in numbers.items():
-        work = works.get(key)
+    for key, number in numbering.numbers.items():
+        work = numbering.works.get(key)
         state = work.state if work else "unknown"
         items.append(
             f'<li id="ref-{number}" class="entry {state}" '
-            f'data-key="{html.escape(key)}">{entry_html[key]}</li>'
+            f'data-key="{html.escape(key)}">{numbering.entry_html[key]}</li>'
         )
     return '<ol class="bibliography">' + "".join(items) + "</ol>"
 
 
 def _unknown_entry(key: str) -> str:
     return f'<span class="entry-pending">{html.escape(key)}: no such reference</span>'
+
+
+def _new_entry(key: str) -> str:
+    # In the live preview: a key nobody cited before the text being written.
+    return (
+        f'<span class="entry-pending">{html.escape(key)}: new; its metadata is '
+        "fetched once you save</span>"
+    )
