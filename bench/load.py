@@ -17,7 +17,9 @@ only; they say they came through the HTTPS proxy production runs behind
 (X-Forwarded-Proto), so its secure cookies and CSRF checks apply. The exit status is 1
 when a request failed or a write was lost.
 
-Each contributor, in a loop with a think time: opens the outline, a section page or
+Each contributor thinks before its first action as before every other (unless
+`--start-together`: all first requests in the same instant, a burst no group of people
+makes), then, in a loop with a think time: opens the outline, a section page or
 /preview/; or edits its section through the editor page (GET it, read the form's
 fields, add its own marker to its own paragraph, the live preview the editor's htmx
 posts, then Save, and the page the save redirects to); or comments on a section
@@ -167,9 +169,14 @@ class Contributor:
     def use_session(self, session_key: str) -> None:
         self.session.cookies.set("sessionid", session_key, domain="127.0.0.1")
 
-    def live(self, think: float) -> None:
+    def live(self, think: float, *, think_first: bool = True) -> None:
         """Act until the run stops; every outcome is recorded in the run."""
         actions, weights = zip(*ACTIONS.items(), strict=True)
+        if think_first:
+            try:
+                self.pause(think)
+            except Stopped:
+                return
         while not self.run.stop.is_set():
             try:
                 self.act(self.random.choices(actions, weights)[0], think)
@@ -380,7 +387,12 @@ def _prepare_and_load(
         run.load_started = time.perf_counter()
         cpu_before = _cpu_seconds(groups, database=database)
         threads = [
-            threading.Thread(target=c.live, args=(options.think,), daemon=True)
+            threading.Thread(
+                target=c.live,
+                args=(options.think,),
+                kwargs={"think_first": not options.start_together},
+                daemon=True,
+            )
             for c in contributors
         ]
         for thread in threads:
@@ -421,6 +433,11 @@ def _options() -> argparse.Namespace:
     )
     parser.add_argument(
         "--sections", type=int, default=3, help="sections the users edit"
+    )
+    parser.add_argument(
+        "--start-together",
+        action="store_true",
+        help="every contributor's first request at the same instant (no first think)",
     )
     parser.add_argument("--max-requests", type=int, default=50_000)
     parser.add_argument("--form-sign-ins", type=int, default=FORM_SIGN_INS)
@@ -768,7 +785,8 @@ def _report(
     targets = {**READS, **WRITES}
     print(
         f"{options.users} contributors, think time {options.think:g} s "
-        f"(0.5x-1.5x), {options.sections} sections edited; gunicorn "
+        f"(0.5x-1.5x{', first requests together' if options.start_together else ', before the first request too'}), "
+        f"{options.sections} sections edited; gunicorn "
         f"{options.gunicorn_workers} workers x {options.gunicorn_threads} threads, "
         f"2 Celery workers x {options.worker_concurrency}; DEBUG=0, PostgreSQL, Redis"
     )
