@@ -46,6 +46,15 @@ def test_markup_in_upstream_metadata_is_shown_as_text_never_run():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in entry
 
 
+def test_csl_rich_text_in_a_title_shows_as_italics_when_it_is_balanced():
+    italic = provisional(LECUN) | {"title": "Neurons <i>in vivo</i> and H<sub>2</sub>O"}
+    entry = format_entry(italic, style="nature")
+    assert "Neurons <i>in vivo</i> and H<sub>2</sub>O" in entry
+    unclosed = provisional(LECUN) | {"title": "Neurons <i>in vivo and <b>more</i>"}
+    entry = format_entry(unclosed, style="nature")
+    assert "Neurons &lt;i&gt;in vivo and &lt;b&gt;more&lt;/i&gt;" in entry
+
+
 def test_crossref_records_with_their_own_type_names_format():
     record = json.loads(
         (UPSTREAM / "doi-csl" / "10.1126_science.169.3946.635.csl.json").read_text()

@@ -9,6 +9,7 @@ so the lone entry's "1." is taken off here and the assembly numbers the list.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import threading
 import warnings
@@ -210,10 +211,15 @@ def _without_label(entry: str, number: int) -> str:
     return entry
 
 
+# CSL-JSON's rich text in field values ("A <i>in vivo</i> study"), the part of it that
+# is a plain tag: shown as such when it is balanced in its value, as text otherwise.
+RICH_TEXT_TAG = re.compile(r"&lt;(/?)(i|b|sup|sub)&gt;")
+
+
 def _escaped(value: object) -> object:
     """CSL values with HTML escaped: citeproc-py's HTML output does not escape them."""
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return _rich_text(html.escape(value, quote=False))
     if isinstance(value, list):
         return [_escaped(item) for item in value]
     if isinstance(value, dict):
@@ -221,3 +227,18 @@ def _escaped(value: object) -> object:
             key: _escaped(item) if key != "id" else item for key, item in value.items()
         }
     return value
+
+
+def _rich_text(escaped: str) -> str:
+    """An escaped value with CSL's <i>, <b>, <sup> and <sub> made tags again, if each
+    closes what it opened in order; otherwise the value stays text."""
+    open_tags: list[str] = []
+    for match in RICH_TEXT_TAG.finditer(escaped):
+        closing, tag = match.groups()
+        if not closing:
+            open_tags.append(tag)
+        elif not open_tags or open_tags.pop() != tag:
+            return escaped
+    if open_tags:
+        return escaped
+    return RICH_TEXT_TAG.sub(lambda m: f"<{m[1]}{m[2]}>", escaped)
