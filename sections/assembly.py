@@ -18,6 +18,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -173,7 +174,6 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     show_todos = audience == Audience.CONTRIBUTORS or manuscript.show_todos_publicly
     pieces = _pieces(manuscript, audience, show_todos)
     references = _references(manuscript)
-    works = references.works
     byline = authors.byline(manuscript)
     figure_urls = figures.urls_for(manuscript)
     figures_version = figures.version_of(figure_urls)
@@ -196,18 +196,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     numbering = _numbering(
         manuscript, pieces, references, figure_urls, unknown_entry=_unknown_entry
     )
-    bibliography_hash = hashlib.sha256(
-        repr(
-            [
-                (
-                    key,
-                    numbering.entry_hash[key],
-                    works[key].state if key in works else "",
-                )
-                for key in numbering.numbers
-            ]
-        ).encode()
-    ).hexdigest()
+    bibliography_hash = numbering.bibliography_hash
     toc = [
         {"slug": p.slug, "title": p.title, "level": p.level} for p in pieces if p.title
     ]
@@ -229,7 +218,7 @@ def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
         # The bibliography is the second largest thing we write: only when it changed.
         if render.bibliography_hash != bibliography_hash:
             changes.update(
-                bibliography_html=_bibliography_html(numbering),
+                bibliography_html=numbering.bibliography_html,
                 bibliography_hash=bibliography_hash,
             )
         ManuscriptRender.objects.filter(pk=render.pk).update(**changes)
@@ -286,6 +275,25 @@ class Numbering:
     works: dict[str, CitedWork]
     labels: dict
     figure_urls: dict[str, str]
+
+    @cached_property
+    def bibliography_html(self) -> str:
+        return _bibliography_html(self)
+
+    @cached_property
+    def bibliography_hash(self) -> str:
+        return hashlib.sha256(
+            repr(
+                [
+                    (
+                        key,
+                        self.entry_hash[key],
+                        self.works[key].state if key in self.works else "",
+                    )
+                    for key in self.numbers
+                ]
+            ).encode()
+        ).hexdigest()
 
 
 def _numbering(
@@ -586,6 +594,8 @@ def _section_hash(piece: Piece, show_todos: bool, numbering: Numbering) -> str:
         )
     text = f"{piece.slug}\0{piece.title}\0{piece.level}\0{piece.fragment_hash}\0{show_todos}\0{piece.heading_attributes}\0"
     text += crossrefs.signature(piece.labels, numbering.labels) + "\0"
+    if rendering.BIBLIOGRAPHY_PLACE in piece.labels:  # Manubot's `<div id="refs">`
+        text += numbering.bibliography_hash
     return hashlib.sha256((text + "\0".join(cited)).encode()).hexdigest()
 
 
@@ -617,11 +627,20 @@ def _body_html(segments, numbering: Numbering) -> str:
         else (
             figures.html_for(segment, numbering.figure_urls)
             if "figure" in segment
+            else _placed_bibliography(numbering)
+            if segment == rendering.BIBLIOGRAPHY_PLACE
             else crossrefs.slot_html(segment, numbering.labels)
         )
         if isinstance(segment, dict)
         else _citation_html(segment, numbering)
         for segment in segments
+    )
+
+
+def _placed_bibliography(numbering: Numbering) -> str:
+    # The page layout leaves out its own References section when it finds this id.
+    return (
+        f'<div id="refs" class="references placed">{numbering.bibliography_html}</div>'
     )
 
 

@@ -528,9 +528,20 @@ def _segments(stream: Iterable[Token]) -> Segments:
     serializer = _cleaner().serializer
     segments: Segments = []
     run: list[Token] = []
+    inside_refs = 0  # the depth in Manubot's `<div id="refs">`, whose content goes
     for token in stream:
         kind = token["type"]
-        if kind == "Citation":
+        if inside_refs:
+            if token.get("name") == "div" and kind in {"StartTag", "EndTag"}:
+                inside_refs += 1 if kind == "StartTag" else -1
+            continue
+        if _is_bibliography_place(token):
+            # Where Manubot puts the bibliography: the assembly writes it there.
+            segments.append(serializer.render(run))
+            segments.append(dict(BIBLIOGRAPHY_PLACE))
+            run = []
+            inside_refs = 1
+        elif kind == "Citation":
             segments.append(serializer.render(run))
             segments.append(list(token["keys"]))
             run = []
@@ -550,6 +561,18 @@ def _segments(stream: Iterable[Token]) -> Segments:
             run.append(token)
     segments.append(serializer.render(run))
     return [segment for segment in segments if segment != ""]
+
+
+# A fragment's slot for the bibliography, where the text has `<div id="refs">`.
+BIBLIOGRAPHY_PLACE = {"place": "bibliography"}
+
+
+def _is_bibliography_place(token: Token) -> bool:
+    return (
+        token["type"] == "StartTag"
+        and token["name"] == "div"
+        and token["data"].get((None, "id")) == "refs"
+    )
 
 
 def _missing_reference(numbers: str) -> list[Token]:

@@ -257,3 +257,35 @@ def test_heading_attributes_are_kept_apart_and_exported_as_written(
         reverse("sections:export", args=[sample.slug, "markdown"])
     ).content.decode()
     assert re.search(r"^#+ Abstract \{\.page_break_before\}$", exported, re.MULTILINE)
+
+
+def test_the_bibliography_goes_where_manubot_places_it_and_follows_new_citations(
+    sample, client, contributor_client, django_capture_on_commit_callbacks
+):
+    page = Page(client.get(reverse("sections:preview")).text)
+    (placed,) = page.find("div", id="refs")
+    assert placed[1].startswith("LeCun, Y., Bengio, Y. & Hinton, G. Deep learning.")
+    # Under the back matter's own "References" heading, and no second one.
+    assert [text for _, text in page.find("h2") if text == "References"] == [
+        "References"
+    ]
+    assert [attrs for attrs, text in page.find("a") if text == "References"] == [
+        {"href": "#references"},  # the contents' link to the section
+        {"class": "anchor", "href": "#references"},
+    ]
+
+    methods = sample.sections.get(title="Methods")
+    edit = reverse("sections:section-edit", args=[sample.slug, methods.slug])
+    form = contributor_client.get(edit).context["form"]
+    with django_capture_on_commit_callbacks(execute=True):
+        contributor_client.post(
+            edit,
+            {
+                "title": methods.title,
+                "base": form.initial["base"],
+                "body": f"{methods.body}\n\nAs reviewed before [@doi:10.1000/new].",
+            },
+        )
+    page = Page(client.get(reverse("sections:preview")).text)
+    (placed,) = page.find("div", id="refs")
+    assert "doi:10.1000/new" in placed[1]
