@@ -575,7 +575,8 @@ class Comment(models.Model):
         return f"{self.author} on {self.section}"
 
     def get_absolute_url(self) -> str:
-        return f"{self.section.get_absolute_url()}#comment-{self.pk}"
+        # Every thread, since the section page folds the earlier ones away.
+        return f"{self.section.get_absolute_url()}?threads=all#comment-{self.pk}"
 
 
 class Mention(models.Model):

@@ -392,6 +392,20 @@ def comments_for(section: Section) -> list[Comment]:
     return shown
 
 
+# A section page shows its latest threads; the earlier ones are a link away, so the
+# page costs the same however long the discussion (each thread is ~1.3 ms of template).
+THREADS_SHOWN = 20
+
+
+def latest_threads(
+    threads: list[Comment], *, show_all: bool
+) -> tuple[list[Comment], int]:
+    """The threads a section page shows, and how many earlier ones it folds away."""
+    if show_all or len(threads) <= THREADS_SHOWN:
+        return threads, 0
+    return threads[-THREADS_SHOWN:], len(threads) - THREADS_SHOWN
+
+
 # Activity and contributions
 
 ACTIVITY_PER_PAGE = 50

@@ -131,8 +131,11 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
         "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
         "claim_form": ClaimForm(),
         **selectors.section_page(section_),
-        "threads": _comment_flags(request.user, selectors.comments_for(section_)),
     }
+    threads, context["folded_threads"] = selectors.latest_threads(
+        selectors.comments_for(section_), show_all=request.GET.get("threads") == "all"
+    )
+    context["threads"] = _comment_flags(request.user, threads)
     for claim in context["claims"]:
         claim.can_release = permissions.can_release(request.user, claim)
     context["has_claimed"] = any(

@@ -75,7 +75,9 @@ def test_edits_and_comments_are_recorded_newest_first_with_actor_and_link(
     assert newest_edit.url == history["methods"].get_absolute_url()
     reply = entries[0]
     assert reply.summary == "dave replied on “Methods”"
-    assert reply.url.startswith(history["methods"].get_absolute_url() + "#comment-")
+    assert reply.url.startswith(
+        history["methods"].get_absolute_url() + "?threads=all#comment-"
+    )
 
 
 def test_a_rename_is_one_structure_entry(history, maintainer):

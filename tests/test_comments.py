@@ -64,7 +64,7 @@ def test_a_contributor_comments_and_another_replies(
     )
     comment = Comment.objects.get()
     assert response.status_code == 302
-    assert response.url == f"{page_of(section)}#comment-{comment.pk}"
+    assert response.url == f"{page_of(section)}?threads=all#comment-{comment.pk}"
     response = maintainer_client.post(url("reply", comment), {"body": "Yes, it is."})
     answer = Comment.objects.get(reply_to=comment)
     assert response.url.endswith(f"#comment-{answer.pk}")
@@ -472,6 +472,27 @@ def test_section_page_queries_do_not_grow_with_comments(
         contributor_client.post(url("reply", thread), {"body": "Reply"})
         maintainer_client.post(url("todo", thread))
     assert queries() == few
+
+
+def test_a_long_discussion_shows_its_latest_threads_and_links_to_the_rest(
+    contributor_client, contributor, section
+):
+    for n in range(selectors.THREADS_SHOWN + 3):
+        comments.post(section, by=contributor, body=f"Thread number {n:02d}.")
+    page = contributor_client.get(page_of(section)).text
+    assert "Thread number 00." not in page
+    assert "Thread number 02." not in page
+    assert "Thread number 03." in page
+    assert "Thread number 22." in page
+    assert 'href="?threads=all#comments">Show 3 earlier threads</a>' in page
+
+    everything = contributor_client.get(page_of(section), {"threads": "all"}).text
+    assert "Thread number 00." in everything
+    assert "earlier thread" not in everything
+    # A link to a comment (after a post, in mentions, in the feed) finds it folded or not.
+    oldest = section.comments.order_by("created_at", "id").first()
+    path, anchor = oldest.get_absolute_url().split("#")
+    assert f'id="{anchor}"' in contributor_client.get(path).text
 
 
 def test_comments_for_lists_threads_with_their_replies(
