@@ -235,7 +235,7 @@ class SourceFile(models.Model):
         METADATA = "metadata", "metadata.yaml"
         REFERENCES = "references", "Manual references (CSL-JSON)"
         TAGS = "tags", "citation-tags.tsv"
-        IMAGE = "image", "Image"
+        # Images are the manuscript's figures (models.Figure), not source files.
 
     manuscript = models.ForeignKey(
         Manuscript, on_delete=models.CASCADE, related_name="source_files"

@@ -12,8 +12,9 @@ the section before it.
 it is parsed, those two keys are rewritten (each author keeping every key the app
 does not hold: `email`, `v1`, `coi`, ...; in the original key order) and dumped
 again, which loses its comments and quoting. The reference files and
-`citation-tags.tsv` come back as they were, and so do the images; records that
-maintainers entered in the app go to a file of their own (ENTERED_REFERENCES).
+`citation-tags.tsv` come back as they were; images are the manuscript's figures
+(sections.figures), exported with them; records that maintainers entered in the app go
+to a file of their own (ENTERED_REFERENCES).
 """
 
 from __future__ import annotations
