@@ -129,7 +129,19 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
 
 def section_page(section: Section) -> dict:
     """What the section page shows besides the section itself."""
-    siblings = section.manuscript.sections.present().order_by("position")
+    # Only what the previous/next links show; the manuscript is this section's.
+    siblings = (
+        section.manuscript.sections.present()
+        .only("manuscript", "slug", "title", "source_file", "position")
+        .order_by("position")
+    )
+    previous = (
+        siblings.filter(position__lt=section.position).order_by("-position").first()
+    )
+    following = siblings.filter(position__gt=section.position).first()
+    for neighbour in [previous, following]:
+        if neighbour is not None:
+            neighbour.manuscript = section.manuscript
     return {
         # As assembled for contributors: citations carry manuscript-wide numbers.
         "body_html": assembly.contributors_section_body(section),
@@ -141,11 +153,12 @@ def section_page(section: Section) -> dict:
                 "start", "id"
             )
         ),
-        "previous": siblings.filter(position__lt=section.position)
-        .order_by("-position")
-        .first(),
-        "next": siblings.filter(position__gt=section.position).first(),
-        "revisions": list(section.revisions.select_related("author")[:10]),
+        "previous": previous,
+        "next": following,
+        # The page lists when, who and why; ten texts would be read for nothing.
+        "revisions": list(
+            section.revisions.select_related("author").defer("title", "body")[:10]
+        ),
     }
 
 
@@ -365,31 +378,7 @@ def comments_for(section: Section) -> list[Comment]:
     A deleted comment's text is gone: a deleted reply is left out, and so is a deleted
     top-level comment without replies; one with replies stays, to hold its thread.
     """
-    has_todo = Exists(TodoItem.objects.filter(comment=OuterRef("pk")))
-    replies = (
-        Comment.objects.filter(deleted_at__isnull=True)
-        .select_related("author")
-        .annotate(has_todo=has_todo)
-        .order_by("created_at", "id")
-    )
-    threads = (
-        section.comments.filter(reply_to__isnull=True)
-        .select_related("author", "resolved_by")
-        .annotate(has_todo=has_todo)
-        .prefetch_related(
-            Prefetch("replies", queryset=replies, to_attr="shown_replies")
-        )
-        .order_by("created_at", "id")
-    )
-    shown = []
-    for thread in threads:
-        if thread.deleted_at and not thread.shown_replies:
-            continue
-        thread.quote_status = comments.quote_status(thread, section.body)
-        for answer in thread.shown_replies:
-            answer.section = section  # known already: no query per reply
-        shown.append(thread)
-    return shown
+    return _with_replies(section, _threads_of(section).order_by("created_at", "id"))
 
 
 # A section page shows its latest threads; the earlier ones are a link away, so the
@@ -397,13 +386,49 @@ def comments_for(section: Section) -> list[Comment]:
 THREADS_SHOWN = 20
 
 
-def latest_threads(
-    threads: list[Comment], *, show_all: bool
-) -> tuple[list[Comment], int]:
-    """The threads a section page shows, and how many earlier ones it folds away."""
-    if show_all or len(threads) <= THREADS_SHOWN:
-        return threads, 0
-    return threads[-THREADS_SHOWN:], len(threads) - THREADS_SHOWN
+def latest_threads(section: Section, *, show_all: bool) -> tuple[list[Comment], int]:
+    """The threads a section page shows (as `comments_for` gives them), and how many
+    earlier ones it folds away. Only the shown ones are loaded: a long discussion
+    costs one count more, not a row per thread."""
+    if show_all:
+        return comments_for(section), 0
+    threads = _threads_of(section)
+    folded = max(threads.count() - THREADS_SHOWN, 0)
+    latest = threads.order_by("-created_at", "-id")[:THREADS_SHOWN]
+    return _with_replies(section, latest)[::-1], folded
+
+
+def _threads_of(section: Section) -> QuerySet[Comment]:
+    """The section's top-level comments a page shows: a deleted one only while it
+    holds replies that are not."""
+    live_reply = Comment.objects.filter(
+        reply_to=OuterRef("pk"), deleted_at__isnull=True
+    )
+    return section.comments.filter(reply_to__isnull=True).filter(
+        Q(deleted_at__isnull=True) | Exists(live_reply)
+    )
+
+
+def _with_replies(section: Section, threads: QuerySet[Comment]) -> list[Comment]:
+    has_todo = Exists(TodoItem.objects.filter(comment=OuterRef("pk")))
+    replies = (
+        Comment.objects.filter(deleted_at__isnull=True)
+        .select_related("author")
+        .annotate(has_todo=has_todo)
+        .order_by("created_at", "id")
+    )
+    shown = list(
+        threads.select_related("author", "resolved_by")
+        .annotate(has_todo=has_todo)
+        .prefetch_related(
+            Prefetch("replies", queryset=replies, to_attr="shown_replies")
+        )
+    )
+    for thread in shown:
+        thread.quote_status = comments.quote_status(thread, section.body)
+        for answer in thread.shown_replies:
+            answer.section = section  # known already: no query per reply
+    return shown
 
 
 # Activity and contributions

@@ -133,7 +133,7 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
         **selectors.section_page(section_),
     }
     threads, context["folded_threads"] = selectors.latest_threads(
-        selectors.comments_for(section_), show_all=request.GET.get("threads") == "all"
+        section_, show_all=request.GET.get("threads") == "all"
     )
     context["threads"] = _comment_flags(request.user, threads)
     for claim in context["claims"]:
