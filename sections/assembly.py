@@ -172,9 +172,9 @@ class CitedWork:
 def assemble(manuscript: Manuscript, *, audience: str) -> ManuscriptRender:
     """The assembled manuscript for an audience, from stored fragments and entries."""
     show_todos = audience == Audience.CONTRIBUTORS or manuscript.show_todos_publicly
-    pieces = _pieces(manuscript, audience, show_todos)
-    references = _references(manuscript)
     byline = authors.byline(manuscript)
+    pieces = _pieces(manuscript, audience, show_todos, byline=byline)
+    references = _references(manuscript)
     figure_urls = figures.urls_for(manuscript)
     figures_version = figures.version_of(figure_urls)
     digest = _input_hash(
@@ -498,7 +498,13 @@ def _store_sections(
         AssembledSection.objects.bulk_update(by_section.values(), ["position"])
 
 
-def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Piece]:
+def _pieces(
+    manuscript: Manuscript,
+    audience: str,
+    show_todos: bool,
+    *,
+    byline: list[dict] | None = None,
+) -> list[Piece]:
     """Sections in reading order with what their stored fragments cite.
 
     Sections never rendered are rendered now. A fragment older than its section's
@@ -528,7 +534,7 @@ def _pieces(manuscript: Manuscript, audience: str, show_todos: bool) -> list[Pie
         if variables_digest:
             # A template's output follows the authors, metadata and date: computed
             # once, and only for a manuscript with a template section.
-            variables = variables or templating.variables(manuscript)
+            variables = variables or templating.variables(manuscript, byline=byline)
         if fragment_hash is None or (
             variables_digest and variables_digest != variables.digest
         ):

@@ -98,9 +98,13 @@ class Evaluated:
 
 
 def variables(
-    manuscript: Manuscript, *, today: datetime.date | None = None
+    manuscript: Manuscript,
+    *,
+    today: datetime.date | None = None,
+    byline: list[dict] | None = None,
 ) -> Variables:
-    """The variables Manubot would build for the manuscript as it is now."""
+    """The variables Manubot would build for the manuscript as it is now (`byline`:
+    its `authors.byline`, when the caller has read it already)."""
     today = today or timezone.now().astimezone(datetime.UTC).date()
     metadata = copy.deepcopy(manuscript.metadata or {})
     pandoc: dict = {}
@@ -110,7 +114,9 @@ def variables(
     pandoc["title"] = manuscript.title  # renamed in the app: the app's title
     pandoc["date-meta"] = today.isoformat()
     listed = metadata.pop("authors", None) or metadata.pop("author_info", None) or []
-    merged = _merged_authors(authors.byline(manuscript), listed)
+    if byline is None:
+        byline = authors.byline(manuscript)
+    merged = _merged_authors(byline, listed)
     pandoc["author-meta"] = [author["name"] for author in merged]
     manubot: dict = {
         "date": f"{MONTHS[today.month - 1]} {today.day}, {today.year}",
