@@ -15,7 +15,9 @@ rewrites HTML text with patterns, since an attribute value may hold a `>`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import html
 import re
 import secrets
 import threading
@@ -211,7 +213,19 @@ def render_fragment(
     prepared = _protect_outside_code(evaluated.text, tokens)
     converter = _markdown()
     _converters.footnotes.id_prefix = prefix
-    stream = _sanitized_tokens(converter.reset().convert(prepared), prefix)
+    try:
+        converted = converter.reset().convert(prepared)
+    except RecursionError:
+        # Saves and imports refuse such text (nesting_problem); one stored before that,
+        # or a construct nested otherwise, is shown as text, never a failed render.
+        converter.reset()
+        problem = nesting_problem(evaluated.text) or "This text nests too deeply"
+        evaluated = dataclasses.replace(
+            evaluated,
+            notice=templating.notice(f"{problem}; it is shown as plain text."),
+        )
+        converted = "<p>" + html.escape(prepared).replace("\n", "<br>") + "</p>"
+    stream = _sanitized_tokens(converted, prefix)
     marked = list(crossrefs.mark_definitions(_swap_in(stream, tokens)))
     segments = _segments(_with_notes_marked(evaluated.notice + marked))
     keys = footnotes.keys_in_reading_order(marked, prefix)
@@ -228,6 +242,32 @@ def render_fragment(
         input_hash=digest,
         keys=keys,
         public_keys=public_keys,
+    )
+
+
+# Lists and quotes deeper than this are refused: Python-Markdown parses each level by
+# recursion, and 250 levels of list exhaust Python's stack. Nobody writes 50.
+MAX_NESTING = 50
+LIST_OR_QUOTE_LINE = re.compile(
+    r"^(?P<quotes>(?:[ \t]{0,3}>)*)(?P<indent>[ \t]*)(?P<marker>(?:[-*+]|\d{1,9}[.)])[ \t])?",
+    re.MULTILINE,
+)
+
+
+def nesting_problem(body: str) -> str:
+    """What is wrong, when the body nests lists or block quotes deeper than
+    MAX_NESTING (code and math are not looked at); else ""."""
+    deepest = 0
+    for line in LIST_OR_QUOTE_LINE.finditer(VERBATIM.sub("", body)):
+        depth = line.group("quotes").count(">")
+        if line.group("marker"):
+            depth += len(line.group("indent").expandtabs(4)) // 4 + 1
+        deepest = max(deepest, depth)
+    if deepest <= MAX_NESTING:
+        return ""
+    return (
+        f"Lists or quotes are nested {deepest} levels deep here, more than the "
+        f"{MAX_NESTING} that can be laid out"
     )
 
 

@@ -16,7 +16,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from merge3 import Merge3
 
-from sections import activity, claims, contributors, references, tasks, todos
+from sections import (
+    activity,
+    claims,
+    contributors,
+    references,
+    rendering,
+    tasks,
+    todos,
+)
 from sections.citations import records
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import EditConflict, EditRejected
@@ -85,6 +93,8 @@ def save_edit(
         raise ValueError("save_edit needs either base= or overwrite=True, not both")
     body = body.replace("\r\n", "\n")
     _refuse_unstorable_keys(body)
+    if problem := rendering.nesting_problem(body):
+        raise EditRejected(f"{problem}: flatten them, and save again.")
     author = contributors.for_user(by)
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest

@@ -217,7 +217,7 @@ def evaluate(text: str, given: Variables | None) -> Evaluated:
             text=without_template(text),
             error=message,
             digest=given.digest,
-            notice=_notice(message),
+            notice=notice(message),
         )
     return Evaluated(text=output, digest=given.digest)
 
@@ -477,7 +477,7 @@ def _template_line(error: BaseException) -> int | None:
     return lines[-1] if lines else None
 
 
-def _notice(message: str) -> list[dict]:
+def notice(message: str) -> list[dict]:
     """The message as tokens for the contributors' stream (escaped by the serializer)."""
     return [
         {

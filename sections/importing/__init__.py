@@ -18,7 +18,16 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from sections import authors, claims, figures, references, source_files, tasks, todos
+from sections import (
+    authors,
+    claims,
+    figures,
+    references,
+    rendering,
+    source_files,
+    tasks,
+    todos,
+)
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import ImportRejected
 from sections.importing import manubot, markdown, plaintext
@@ -310,6 +319,8 @@ def _refuse_overlong(parsed: ParsedManuscript) -> None:
                 f"{len(section.source_heading)} characters long; at most "
                 f"{_limit(Section, 'source_heading')}."
             )
+        if problem := rendering.nesting_problem(section.body):
+            raise ImportRejected(f"Under {where}: {problem}.")
         for found in find_citekeys(section.body):
             key = max(found.key_as_written, standardize(found.key_as_written), key=len)
             if len(key) > key_limit:

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as etree
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 
+from sections.scholarly import linear
 from sections.scholarly.attributes import id_and_classes
 
 ATTRIBUTES = re.compile(r"\{([^{}\n]*)\}")
@@ -23,10 +24,8 @@ ATTRIBUTES = re.compile(r"\{([^{}\n]*)\}")
 PRIORITY = 165
 # Deeper spans stay text: nobody nests them so, and each level is a recursion.
 MAX_DEPTH = 8
-# How far a span's closing bracket may be: a paragraph, some brackets inside.
-MAX_LENGTH, MAX_BRACKETS = 5000, 200
-# Brackets, and escapes (a backslash and what it escapes, which never counts).
-BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
+# How far a span's closing bracket may be: a paragraph.
+MAX_LENGTH = 5000
 
 
 class BracketedSpanProcessor(InlineProcessor):
@@ -77,21 +76,9 @@ def _append_text(span: etree.Element, after: etree.Element | None, text: str) ->
 
 
 def _matching_bracket(data: str, start: int) -> int | None:
-    """Where the `[` at start closes, looking no further than a span is long (so
-    text of many unclosed brackets costs a bounded scan for each)."""
-    depth = 0
-    end = min(len(data), start + MAX_LENGTH)
-    for seen, bracket in enumerate(BRACKET.finditer(data, start, end)):
-        if seen > MAX_BRACKETS:
-            return None
-        char = bracket.group()
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return bracket.start()
-    return None
+    """Where the `[` at start closes, if no further than a span is long."""
+    close = linear.partners(data, escapes=True).get(start)
+    return close if close is not None and close - start <= MAX_LENGTH else None
 
 
 class BracketedSpanExtension(Extension):
