@@ -1,7 +1,7 @@
 """Numbered figures, tables and equations, and references to them, as pandoc-xnos has
-them: `{#fig:overview}` labels a figure, `@fig:overview` (or `[@fig:overview]`)
-refers to it, and both become its number, counted in order across the manuscript,
-each kind on its own.
+them: `{#fig:overview}` labels a figure, `@fig:overview` (or `[@fig:overview]`,
+`{@fig:overview}`; `+@fig:overview` for "Fig. 1") refers to it, and both become its
+number, counted in order across the manuscript, each kind on its own.
 
 Numbers are the manuscript's business, like citations': a section's fragment holds
 label slots, `{"defines": "fig:overview"}` where a labelled element's number goes
@@ -19,14 +19,22 @@ from collections.abc import Iterable, Iterator
 # "Table @tbl:terms." keeps its full stop).
 LABEL = r"[A-Za-z0-9_](?:[\w.:\-]*[A-Za-z0-9_])?"
 KINDS = {"fig": "Figure", "tbl": "Table", "eq": "Equation"}
-XREF = re.compile(r"(?<![\w@])@(?P<label>(?:fig|tbl|eq):" + LABEL + ")")
-# References alone in brackets, "[@fig:a]" or "[@fig:a; @fig:b]": the brackets go.
+# pandoc-xnos's clever references: `+@fig:a` is "Fig. 1", `*@fig:a` "fig. 1" (their
+# default names), `!@fig:a` the number alone, as `@fig:a` is; `{@fig:a}` protects a
+# reference from the text around it ("{@fig:a}b").
+CLEVER_NAMES = {
+    "+": {"fig": "Fig.", "tbl": "Table", "eq": "Eq."},
+    "*": {"fig": "fig.", "tbl": "table", "eq": "eq."},
+}
+ONE_XREF = r"[+*!]?@(?:fig|tbl|eq):" + LABEL
+XREF = re.compile(
+    r"(?<![\w@])(?P<brace>\{)?(?P<modifier>[+*!]?)@(?P<label>(?:fig|tbl|eq):"
+    + LABEL
+    + r")(?(brace)\})"
+)
+# References alone in brackets, "[@fig:a]" or "[+@fig:a; @fig:b]": the brackets go.
 XREF_GROUP = re.compile(
-    r"\[\s*(?P<refs>@(?:fig|tbl|eq):"
-    + LABEL
-    + r"(?:\s*[;,]\s*@(?:fig|tbl|eq):"
-    + LABEL
-    + r")*)\s*\]"
+    r"\[\s*(?P<refs>" + ONE_XREF + r"(?:\s*[;,]\s*" + ONE_XREF + r")*)\s*\]"
 )
 DEFINED_BY = {"figure": "fig", "table": "tbl", "span": "eq"}
 
@@ -92,7 +100,7 @@ def signature(slots: list[Slot], found: dict[str, int]) -> str:
     parts = []
     for slot in slots:
         label = slot.get("defines") or slot.get("ref", "")
-        role = "=" if "defines" in slot else ">"
+        role = "=" if "defines" in slot else ">" + slot.get("as", "")
         parts.append(f"{role}{label}:{found.get(label, '')}")
     return "\0".join(parts)
 
@@ -114,4 +122,6 @@ def slot_html(slot: Slot, found: dict[str, int]) -> str:
             f'<span class="missing-xref" title="No {noun} in this manuscript is '
             f'labelled {escaped}">[missing {noun} {escaped}]</span>'
         )
-    return f'<a class="xref" href="#{escaped}">{found[label]}</a>'
+    name = CLEVER_NAMES.get(slot.get("as", ""), {}).get(kind_of(label))
+    shown = f"{name}\u00a0{found[label]}" if name else found[label]
+    return f'<a class="xref" href="#{escaped}">{shown}</a>'

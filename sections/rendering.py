@@ -38,7 +38,7 @@ from sections.scholarly.figures import FiguresExtension
 from sections.scholarly.math import MATH, MATH_ATTRIBUTES, MATH_TAGS, MathExtension
 
 # Bump when the output of render_fragment changes, so stored fragments re-render.
-RENDERER_VERSION = "5"
+RENDERER_VERSION = "6"
 
 # With `scholarly.extensions()`: footnotes, attributes, spans, fenced divs.
 EXTENSIONS = ["tables", "fenced_code", "toc", "sane_lists"]
@@ -185,9 +185,9 @@ class Tokens:
         self.missing_numbers[n] = numbers
         return self._token(n)
 
-    def xref(self, label: str, written: str) -> str:
+    def xref(self, label: str, written: str, modifier: str = "") -> str:
         n = self._add(written)
-        self.xrefs[n] = label
+        self.xrefs[n] = (label, modifier)
         return self._token(n)
 
     def pair(self, kind: str) -> tuple[str, str]:
@@ -403,7 +403,9 @@ def _protect_citations(text: str, tokens: Tokens) -> str:
         return tokens.citation(keys, group.group())
 
     def xref(reference: re.Match) -> str:
-        return tokens.xref(reference.group("label"), reference.group())
+        return tokens.xref(
+            reference.group("label"), reference.group(), reference.group("modifier")
+        )
 
     def xref_group(group: re.Match) -> str:
         return ", ".join(
@@ -458,7 +460,8 @@ def _swap_in(stream: Iterable[Token], tokens: Tokens) -> Iterator[Token]:
             elif n in tokens.missing_numbers:
                 yield {"type": "Missing", "numbers": tokens.missing_numbers[n]}
             elif n in tokens.xrefs:
-                yield {"type": "Xref", "label": tokens.xrefs[n]}
+                label, modifier = tokens.xrefs[n]
+                yield {"type": "Xref", "label": label, "as": modifier}
             elif n in tokens.opening:
                 yield {"type": "Note", "wrapper": tokens.opening[n]}
             else:
@@ -588,7 +591,10 @@ def _segments(stream: Iterable[Token]) -> Segments:
         elif kind in {"Xref", "Label"}:
             segments.append(serializer.render(run))
             role = "ref" if kind == "Xref" else "defines"
-            segments.append({role: token["label"]})
+            slot = {role: token["label"]}
+            if token.get("as") in crossrefs.CLEVER_NAMES:  # "Fig. 1" rather than "1"
+                slot["as"] = token["as"]
+            segments.append(slot)
             run = []
         elif kind == "Missing":
             run.extend(_missing_reference(token["numbers"]))

@@ -158,6 +158,29 @@ def test_captions_before_tables_linked_figures_and_unlabelled_figures(client, db
     ) in page
 
 
+def test_clever_and_protected_references_read_as_pandoc_xnos_writes_them(client, db):
+    manuscript = make_manuscript("Clever")
+    make_section(
+        manuscript,
+        "Results",
+        body=(
+            "![A figure.](images/a.png){#fig:a}\n\n"
+            ": Sizes. {#tbl:sizes}\n\n| a |\n|---|\n| 1 |\n\n"
+            "+@fig:a shows it; as *@fig:a and [+@tbl:sizes; !@fig:a] do, "
+            "and panel {@fig:a}b.\n"
+        ),
+    )
+
+    page = client.get(reverse("sections:preview")).text
+
+    fig = '<a class="xref" href="#fig:a">'
+    assert f"<p>{fig}Fig.\u00a01</a> shows it; as {fig}fig.\u00a01</a> and " in page
+    assert f'<a class="xref" href="#tbl:sizes">Table\u00a01</a>, {fig}1</a> do' in page
+    assert f"and panel {fig}1</a>b.</p>" in page
+    for written in ("+@", "*@", "!@", "{@", "{1}"):
+        assert written not in reading_text(page)
+
+
 def test_written_text_that_is_not_math_or_a_label_stays_as_written(client, db):
     manuscript = make_manuscript("Prices")
     make_section(
