@@ -14,7 +14,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.contrib.syndication.views import Feed
 from django.core import signing
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -91,28 +90,13 @@ from sections.models import (
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    manuscripts = list(selectors.manuscripts_for_home())
     if not permissions.is_contributor(request.user):
+        manuscripts = list(selectors.manuscripts_for_home())
         return render(request, "sections/welcome.html", {"manuscripts": manuscripts})
-    outlines = [
-        (
-            manuscript,
-            selectors.outline_for(manuscript),
-            # Maintainers restore removed sections from the outline.
-            selectors.removed_sections(manuscript)
-            if permissions.can_moderate(request.user, manuscript)
-            else [],
-        )
-        for manuscript in manuscripts
-        if permissions.can_read(request.user, manuscript)
-    ]
     return render(
         request,
         "sections/outline.html",
-        {
-            "outlines": outlines,
-            "is_maintainer": permissions.is_maintainer(request.user),
-        },
+        {"outlines": selectors.home_outlines(request.user)},
     )
 
 
@@ -135,11 +119,12 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
     threads, context["folded_threads"] = selectors.latest_threads(
         selectors.comments_for(section_), show_all=request.GET.get("threads") == "all"
     )
-    context["threads"] = _comment_flags(request.user, threads)
-    for claim in context["claims"]:
-        claim.can_release = permissions.can_release(request.user, claim)
-    context["has_claimed"] = any(
-        claim.contributor.user_id == request.user.pk for claim in context["claims"]
+    context["threads"] = permissions.flag_comments(
+        request.user, threads, manuscript=section_.manuscript
+    )
+    permissions.flag_claims(request.user, context["claims"])
+    context["can_claim"] = permissions.can_claim(
+        request.user, section_, claims=context["claims"]
     )
     return render(request, "sections/section_detail.html", context)
 
@@ -684,24 +669,13 @@ def restore_section(
 # Comments
 
 
-def _comment_flags(user: permissions.User, threads: list[Comment]) -> list[Comment]:
-    """Mark each shown comment with `can_change`: whether the user may edit or
-    delete it (a deleted one has nothing left to change)."""
-    for thread in threads:
-        for comment in [thread, *thread.shown_replies]:
-            comment.can_change = (
-                comment.deleted_at is None
-                and permissions.can_change_comment(user, comment)
-            )
-    return threads
-
-
 def _comments_context(request: HttpRequest, section: Section, **extra: object) -> dict:
     return {
         "section": section,
-        "threads": _comment_flags(request.user, selectors.comments_for(section)),
+        "threads": permissions.flag_comments(
+            request.user, selectors.comments_for(section), manuscript=section.manuscript
+        ),
         "can_write": permissions.can_write(request.user, section.manuscript),
-        "can_moderate": permissions.can_moderate(request.user, section.manuscript),
         **extra,
     }
 
@@ -1148,13 +1122,9 @@ def claims_page(request: HttpRequest, manuscript: str) -> HttpResponse:
     maintainers, the requests to link people to accounts."""
     manuscript_ = permissions.get_manuscript(request.user, manuscript)
     page = selectors.claims_page(manuscript_, reader=request.user, now=timezone.now())
-    for claim in page.claims:
-        claim.can_release = permissions.can_release(request.user, claim)
-        claim.can_request_link = (
-            permissions.can_request_link(request.user, claim.contributor)
-            and claim.contributor_id not in page.requested_by_reader
-        )
-        claim.link_requested = claim.contributor_id in page.requested_by_reader
+    permissions.flag_claims(
+        request.user, page.claims, requested=page.requested_by_reader
+    )
     return render(
         request,
         "sections/claims.html",
@@ -1187,9 +1157,7 @@ def request_contributor_link(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def decide_contributor_link(request: HttpRequest, manuscript: str) -> HttpResponse:
     """A maintainer approves or declines a link request from the claims page."""
-    manuscript_ = permissions.get_manuscript(request.user, manuscript)
-    if not permissions.can_decide_links(request.user):
-        raise PermissionDenied("Only maintainers decide who is who.")
+    manuscript_ = permissions.get_manuscript_to_decide_links(request.user, manuscript)
     back = redirect("sections:claims", manuscript=manuscript_.slug)
     form = LinkDecisionForm(request.POST)
     if not form.is_valid():
