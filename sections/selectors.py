@@ -209,6 +209,11 @@ def public_render_version() -> RenderVersion | None:
     return RenderVersion(*row)
 
 
+def stored_render(render_pk: int) -> ManuscriptRender:
+    """A stored render with its manuscript, as a page built from it needs them."""
+    return ManuscriptRender.objects.select_related("manuscript").get(pk=render_pk)
+
+
 @dataclass
 class CitationHealth:
     """Every reference problem of a manuscript, each reference with `cited_in`."""

@@ -82,7 +82,6 @@ from sections.models import (
     Activity,
     Comment,
     Manuscript,
-    ManuscriptRender,
     Release,
     Section,
 )
@@ -387,7 +386,7 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 
 def _preview_page(render_pk: int) -> str:
-    stored = ManuscriptRender.objects.select_related("manuscript").get(pk=render_pk)
+    stored = selectors.stored_render(render_pk)
     return render_to_string(
         "sections/preview.html",
         {
@@ -1233,14 +1232,14 @@ def _my_work_page(
     *,
     status: int = 200,
 ) -> HttpResponse:
-    feeds = [
-        (manuscript, _absolute(path))
-        for manuscript, path in contributors.private_feeds(request.user)
-    ]
     return render(
         request,
         "sections/my_work.html",
-        {"work": work, "details": details, "feeds": feeds},
+        {
+            "work": work,
+            "details": details,
+            "feeds": contributors.private_feeds(request.user),
+        },
         status=status,
     )
 
