@@ -1,4 +1,5 @@
-"""Thin views: ask permissions, validate a form, call one domain function, respond."""
+"""The section page, its editor and its history: ask permissions, validate a form,
+call one domain function, respond."""
 
 from __future__ import annotations
 
