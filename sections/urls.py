@@ -1,12 +1,12 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import sections
+from sections.views import outline, sections
 
 app_name = "sections"
 
 urlpatterns = [
-    path("", sections.home, name="home"),
+    path("", outline.home, name="home"),
     path("healthz/", sections.healthz, name="healthz"),
     path("preview/", sections.preview, name="preview"),
     path(
@@ -46,7 +46,7 @@ urlpatterns = [
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/visibility/",
-        sections.set_section_visibility,
+        outline.set_section_visibility,
         name="section-visibility",
     ),
     path("claims/<int:pk>/release/", sections.release_claim, name="claim-release"),
@@ -78,37 +78,37 @@ urlpatterns = [
     # Structure: maintainers only, POST, back to the outline.
     path(
         "m/<slug:manuscript>/<slug:section>/structure/add/",
-        sections.add_section,
+        outline.add_section,
         name="section-add",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/rename/",
-        sections.rename_section,
+        outline.rename_section,
         name="section-rename",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/move/",
-        sections.move_section,
+        outline.move_section,
         name="section-move",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/indent/",
-        sections.indent_section,
+        outline.indent_section,
         name="section-indent",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/outdent/",
-        sections.outdent_section,
+        outline.outdent_section,
         name="section-outdent",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/remove/",
-        sections.remove_section,
+        outline.remove_section,
         name="section-remove",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/structure/restore/",
-        sections.restore_section,
+        outline.restore_section,
         name="section-restore",
     ),
     path(
