@@ -1,7 +1,7 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import outline, sections
+from sections.views import comments, outline, sections
 
 app_name = "sections"
 
@@ -113,17 +113,17 @@ urlpatterns = [
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/comments/",
-        sections.post_comment,
+        comments.post_comment,
         name="section-comment",
     ),
-    path("comments/<int:pk>/reply/", sections.reply_to_comment, name="comment-reply"),
-    path("comments/<int:pk>/edit/", sections.edit_comment, name="comment-edit"),
-    path("comments/<int:pk>/delete/", sections.delete_comment, name="comment-delete"),
+    path("comments/<int:pk>/reply/", comments.reply_to_comment, name="comment-reply"),
+    path("comments/<int:pk>/edit/", comments.edit_comment, name="comment-edit"),
+    path("comments/<int:pk>/delete/", comments.delete_comment, name="comment-delete"),
     path(
-        "comments/<int:pk>/resolve/", sections.resolve_comment, name="comment-resolve"
+        "comments/<int:pk>/resolve/", comments.resolve_comment, name="comment-resolve"
     ),
-    path("comments/<int:pk>/reopen/", sections.reopen_comment, name="comment-reopen"),
-    path("comments/<int:pk>/todo/", sections.comment_to_todo, name="comment-todo"),
+    path("comments/<int:pk>/reopen/", comments.reopen_comment, name="comment-reopen"),
+    path("comments/<int:pk>/todo/", comments.comment_to_todo, name="comment-todo"),
     # Activity and contributions
     path(
         "activity/of/<slug:manuscript>/",
