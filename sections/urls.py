@@ -1,7 +1,7 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import comments, outline, sections
+from sections.views import activity, comments, outline, sections
 
 app_name = "sections"
 
@@ -127,28 +127,28 @@ urlpatterns = [
     # Activity and contributions
     path(
         "activity/of/<slug:manuscript>/",
-        sections.manuscript_activity,
+        activity.manuscript_activity,
         name="activity",
     ),
     path(
         "activity/of/<slug:manuscript>/atom/",
-        sections.activity_atom,
+        activity.activity_atom,
         name="activity-atom",
     ),
     # For feed readers, which can't sign in: the token in the address stands in.
     path(
         "activity/of/<slug:manuscript>/atom/<str:token>/",
-        sections.private_activity_atom,
+        activity.private_activity_atom,
         name="activity-atom-private",
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/activity/",
-        sections.section_activity,
+        activity.section_activity,
         name="section-activity",
     ),
     path(
         "contributions/of/<slug:manuscript>/",
-        sections.contributions,
+        activity.contributions,
         name="contributions",
     ),
 ]
