@@ -1,7 +1,7 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import activity, comments, outline, sections
+from sections.views import activity, comments, outline, sections, todos
 
 app_name = "sections"
 
@@ -155,9 +155,9 @@ urlpatterns = [
 
 # Triage board
 urlpatterns += [
-    path("todos/of/<slug:manuscript>/", sections.todo_board, name="todo-board"),
-    path("todos/of/<slug:manuscript>/bulk/", sections.todo_bulk, name="todo-bulk"),
-    path("todos/of/<slug:manuscript>/new/", sections.todo_create, name="todo-create"),
+    path("todos/of/<slug:manuscript>/", todos.todo_board, name="todo-board"),
+    path("todos/of/<slug:manuscript>/bulk/", todos.todo_bulk, name="todo-bulk"),
+    path("todos/of/<slug:manuscript>/new/", todos.todo_create, name="todo-create"),
 ]
 
 # Claims and my work
