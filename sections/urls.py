@@ -1,7 +1,7 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import activity, comments, outline, sections, todos
+from sections.views import activity, claims, comments, outline, sections, todos
 
 app_name = "sections"
 
@@ -41,7 +41,7 @@ urlpatterns = [
     ),
     path(
         "m/<slug:manuscript>/<slug:section>/claim/",
-        sections.claim_section,
+        claims.claim_section,
         name="section-claim",
     ),
     path(
@@ -49,7 +49,7 @@ urlpatterns = [
         outline.set_section_visibility,
         name="section-visibility",
     ),
-    path("claims/<int:pk>/release/", sections.release_claim, name="claim-release"),
+    path("claims/<int:pk>/release/", claims.release_claim, name="claim-release"),
     path(
         "references/of/<slug:manuscript>/",
         sections.citation_health,
@@ -162,16 +162,16 @@ urlpatterns += [
 
 # Claims and my work
 urlpatterns += [
-    path("claims/of/<slug:manuscript>/", sections.claims_page, name="claims"),
+    path("claims/of/<slug:manuscript>/", claims.claims_page, name="claims"),
     path(
         "claims/of/<slug:manuscript>/links/decide/",
-        sections.decide_contributor_link,
+        claims.decide_contributor_link,
         name="claims-link-decide",
     ),
     # The pk is the claim whose claimant the user says they are.
     path(
         "claims/<int:pk>/this-is-me/",
-        sections.request_contributor_link,
+        claims.request_contributor_link,
         name="claim-link",
     ),
     path("me/", sections.my_work, name="my-work"),
