@@ -1,7 +1,7 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import activity, claims, comments, outline, sections, todos
+from sections.views import activity, claims, comments, my_work, outline, sections, todos
 
 app_name = "sections"
 
@@ -174,9 +174,9 @@ urlpatterns += [
         claims.request_contributor_link,
         name="claim-link",
     ),
-    path("me/", sections.my_work, name="my-work"),
-    path("me/details/", sections.my_details, name="my-details"),
-    path("me/feed/reset/", sections.reset_feed_token, name="my-feed-reset"),
+    path("me/", my_work.my_work, name="my-work"),
+    path("me/details/", my_work.my_details, name="my-details"),
+    path("me/feed/reset/", my_work.reset_feed_token, name="my-feed-reset"),
 ]
 
 # Search
