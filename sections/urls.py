@@ -1,7 +1,16 @@
 from django.urls import path
 
 from sections import figure_views
-from sections.views import activity, claims, comments, my_work, outline, sections, todos
+from sections.views import (
+    activity,
+    claims,
+    comments,
+    my_work,
+    outline,
+    search,
+    sections,
+    todos,
+)
 
 app_name = "sections"
 
@@ -181,8 +190,8 @@ urlpatterns += [
 
 # Search
 urlpatterns += [
-    path("search/<slug:manuscript>/", sections.search, name="search"),
-    path("preview/search/", sections.public_search, name="public-search"),
+    path("search/<slug:manuscript>/", search.search, name="search"),
+    path("preview/search/", search.public_search, name="public-search"),
 ]
 
 # Exports
