@@ -5,6 +5,7 @@ from sections.views import (
     activity,
     claims,
     comments,
+    exporting,
     my_work,
     outline,
     search,
@@ -196,7 +197,7 @@ urlpatterns += [
 
 # Exports
 urlpatterns += [
-    path("export/<slug:manuscript>/<slug:format>/", sections.export, name="export"),
+    path("export/<slug:manuscript>/<slug:format>/", exporting.export, name="export"),
 ]
 
 # Images from other hosts, through the app

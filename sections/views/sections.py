@@ -26,7 +26,6 @@ from django.views.decorators.http import (
 from sections import (
     assembly,
     authors,
-    exporting,
     figures,
     images,
     permissions,
@@ -35,7 +34,6 @@ from sections import (
     rendering,
     revisions,
     selectors,
-    tasks,
 )
 from sections.citations.keys import as_citation, citekey_for
 from sections.exceptions import EditConflict, EditRejected
@@ -431,51 +429,6 @@ def set_reference_alias(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("target", str(error))
     return _reference_page(
         request, reference, manual_form=ManualRecordForm(), alias_form=form, status=422
-    )
-
-
-# Exports
-
-
-@require_GET
-@login_required
-def export(request: HttpRequest, manuscript: str, format: str) -> HttpResponse:
-    """The manuscript as a download: Markdown, Manubot zip, CSL-JSON, BibTeX, HTML,
-    PDF."""
-    manuscript_ = permissions.get_manuscript(request.user, manuscript)
-    if format == "pdf":
-        return _pdf_export(request, manuscript_)
-    if format not in exporting.FORMATS:
-        raise Http404("No such export format.")
-    kind = exporting.FORMATS[format]
-    response = HttpResponse(
-        exporting.export(manuscript_, format=format), content_type=kind.content_type
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{manuscript_.slug}.{kind.extension}"'
-    )
-    return response
-
-
-def _pdf_export(request: HttpRequest, manuscript: Manuscript) -> HttpResponse:
-    """The PDF once a worker has printed it; until then a page that reloads itself
-    (202), or says why it can't be printed (503)."""
-    state = exporting.pdf_state(manuscript)
-    if state.pdf is None and not state.error:
-        tasks.print_pdf_soon(state)
-        # Tasks run eagerly on the embedded default: the PDF may be there now.
-        state = exporting.pdf_state(manuscript)
-    if state.pdf is not None:
-        response = HttpResponse(state.pdf, content_type="application/pdf")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{manuscript.slug}.pdf"'
-        )
-        return response
-    return render(
-        request,
-        "sections/export_pdf.html",
-        {"manuscript": manuscript, "error": state.error},
-        status=503 if state.error else 202,
     )
 
 
