@@ -6,6 +6,7 @@ from sections.views import (
     claims,
     comments,
     exporting,
+    images,
     my_work,
     outline,
     search,
@@ -202,7 +203,7 @@ urlpatterns += [
 
 # Images from other hosts, through the app
 urlpatterns += [
-    path("media-proxy/<str:signed>/", sections.media_proxy, name="media-proxy"),
+    path("media-proxy/<str:signed>/", images.media_proxy, name="media-proxy"),
 ]
 
 # A manuscript's own figure files

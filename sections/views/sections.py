@@ -9,7 +9,6 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core import signing
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,14 +19,12 @@ from django.views.decorators.http import (
     require_GET,
     require_http_methods,
     require_POST,
-    require_safe,
 )
 
 from sections import (
     assembly,
     authors,
     figures,
-    images,
     permissions,
     references,
     releases,
@@ -430,35 +427,6 @@ def set_reference_alias(request: HttpRequest, pk: int) -> HttpResponse:
     return _reference_page(
         request, reference, manual_form=ManualRecordForm(), alias_form=form, status=422
     )
-
-
-# Images from other hosts, served by the app (sections/images.py)
-
-
-@require_safe
-def media_proxy(request: HttpRequest, signed: str) -> HttpResponse:
-    """An outside image a rendered body shows, fetched and cached by the app; 404
-    for a token the renderer did not sign, 502 when the image can't be served.
-
-    Anyone may load it: the signed token is the permission (only the renderer makes
-    one, for an image on a page its reader could read), see sections/images.py.
-    """
-    try:
-        url = images.source_of(signed)
-    except signing.BadSignature as error:
-        raise Http404("No such image.") from error
-    try:
-        image = images.fetch(url)
-    except images.ImageUnavailable as error:
-        return HttpResponse(
-            str(error), status=502, content_type="text/plain; charset=utf-8"
-        )
-    response = HttpResponse(image.data, content_type=image.content_type)
-    response["Cache-Control"] = f"public, max-age={images.KEPT_SECONDS}"
-    # Ours to show, not for other sites to embed; and nothing in it runs.
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # Releases
