@@ -9,6 +9,7 @@ from sections.views import (
     images,
     my_work,
     outline,
+    preview,
     search,
     sections,
     todos,
@@ -19,7 +20,7 @@ app_name = "sections"
 urlpatterns = [
     path("", outline.home, name="home"),
     path("healthz/", sections.healthz, name="healthz"),
-    path("preview/", sections.preview, name="preview"),
+    path("preview/", preview.preview, name="preview"),
     path(
         "m/<slug:manuscript>/<slug:section>/",
         sections.section_detail,
