@@ -10,6 +10,7 @@ from sections.views import (
     my_work,
     outline,
     preview,
+    releases,
     search,
     sections,
     todos,
@@ -229,12 +230,12 @@ urlpatterns += [
 
 # Releases: a release's name may hold dots (v1.0), which <slug:> refuses.
 urlpatterns += [
-    path("v/<str:name>/", sections.release_page, name="release"),
-    path("v/<str:name>/compare/", sections.release_compare, name="release-compare"),
-    path("releases/of/<slug:manuscript>/", sections.releases_of, name="releases"),
+    path("v/<str:name>/", releases.release_page, name="release"),
+    path("v/<str:name>/compare/", releases.release_compare, name="release-compare"),
+    path("releases/of/<slug:manuscript>/", releases.releases_of, name="releases"),
     path(
         "releases/of/<slug:manuscript>/publish/",
-        sections.publish_release,
+        releases.publish_release,
         name="release-publish",
     ),
 ]
