@@ -3,6 +3,7 @@ from django.urls import path
 from sections import figure_views
 from sections.views import (
     activity,
+    authors,
     claims,
     comments,
     exporting,
@@ -225,7 +226,7 @@ urlpatterns += [
 
 # Authors
 urlpatterns += [
-    path("authors/of/<slug:manuscript>/", sections.author_list, name="author-list"),
+    path("authors/of/<slug:manuscript>/", authors.author_list, name="author-list"),
 ]
 
 # Releases: a release's name may hold dots (v1.0), which <slug:> refuses.
