@@ -11,6 +11,7 @@ from sections.views import (
     my_work,
     outline,
     preview,
+    references,
     releases,
     search,
     sections,
@@ -66,27 +67,27 @@ urlpatterns = [
     path("claims/<int:pk>/release/", claims.release_claim, name="claim-release"),
     path(
         "references/of/<slug:manuscript>/",
-        sections.citation_health,
+        references.citation_health,
         name="citation-health",
     ),
     path(
         "references/of/<slug:manuscript>/retry-failed/",
-        sections.retry_failed_references,
+        references.retry_failed_references,
         name="references-retry-failed",
     ),
-    path("cite/<slug:manuscript>/", sections.cite_helper, name="cite-helper"),
-    path("references/<int:pk>/", sections.reference_detail, name="reference-detail"),
+    path("cite/<slug:manuscript>/", references.cite_helper, name="cite-helper"),
+    path("references/<int:pk>/", references.reference_detail, name="reference-detail"),
     path(
-        "references/<int:pk>/retry/", sections.retry_reference, name="reference-retry"
+        "references/<int:pk>/retry/", references.retry_reference, name="reference-retry"
     ),
     path(
         "references/<int:pk>/record/",
-        sections.set_manual_record,
+        references.set_manual_record,
         name="reference-record",
     ),
     path(
         "references/<int:pk>/alias/",
-        sections.set_reference_alias,
+        references.set_reference_alias,
         name="reference-alias",
     ),
     # Structure: maintainers only, POST, back to the outline.
