@@ -7,6 +7,7 @@ from sections.views import (
     claims,
     comments,
     exporting,
+    health,
     images,
     my_work,
     outline,
@@ -22,7 +23,7 @@ app_name = "sections"
 
 urlpatterns = [
     path("", outline.home, name="home"),
-    path("healthz/", sections.healthz, name="healthz"),
+    path("healthz/", health.healthz, name="healthz"),
     path("preview/", preview.preview, name="preview"),
     path(
         "m/<slug:manuscript>/<slug:section>/",

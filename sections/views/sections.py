@@ -21,11 +21,6 @@ from sections.forms import (
 
 
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@require_GET
 @login_required
 def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
     section_ = permissions.get_section(request.user, manuscript, section)
