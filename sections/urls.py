@@ -1,12 +1,12 @@
 from django.urls import path
 
-from sections import figure_views
 from sections.views import (
     activity,
     authors,
     claims,
     comments,
     exporting,
+    figures,
     health,
     images,
     my_work,
@@ -215,13 +215,13 @@ urlpatterns += [
 urlpatterns += [
     path(
         "figure/<slug:manuscript>/<str:digest>/<path:path>",
-        figure_views.figure,
+        figures.figure,
         name="figure",
     ),
-    path("figures/of/<slug:manuscript>/", figure_views.figure_list, name="figures"),
+    path("figures/of/<slug:manuscript>/", figures.figure_list, name="figures"),
     path(
         "figures/of/<slug:manuscript>/upload/",
-        figure_views.upload_figure,
+        figures.upload_figure,
         name="figure-upload",
     ),
 ]
