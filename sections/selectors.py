@@ -651,6 +651,11 @@ def sections_with_open_todos(manuscript: Manuscript) -> list[Section]:
     )
 
 
+def present_sections(manuscript: Manuscript) -> list[Section]:
+    """The manuscript's sections that are not removed: what a TODO item may be on."""
+    return list(manuscript.sections.present())
+
+
 def contributors_to_assign() -> list[Contributor]:
     """Everyone an item can be assigned to, by name."""
     return list(Contributor.objects.order_by("display_name", "pk"))

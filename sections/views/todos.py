@@ -25,7 +25,7 @@ def todo_board(request: HttpRequest, manuscript: str) -> HttpResponse:
         return _todo_board_page(request, manuscript_)
     filters = TodoFilterForm(
         request.GET,
-        sections=list(manuscript_.sections.present()),
+        sections=selectors.present_sections(manuscript_),
         contributors=selectors.contributors_to_assign(),
     ).filters()
     items = selectors.todos_matching(manuscript_, filters, viewer_id=request.user.pk)
@@ -131,7 +131,7 @@ def todo_create(request: HttpRequest, manuscript: str) -> HttpResponse:
     form = ManualTodoForm(
         request.POST,
         manuscript_id=manuscript_.pk,
-        sections=list(manuscript_.sections.present()),
+        sections=selectors.present_sections(manuscript_),
         contributors=selectors.contributors_to_assign(),
     )
     if form.is_valid():
