@@ -3,6 +3,7 @@ affiliations)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -81,7 +82,7 @@ def _author_list_page(
     )
 
 
-def _posted_int(form, field: str) -> int | None:
+def _posted_int(form: forms.Form, field: str) -> int | None:
     value = form[field].value()
     try:
         return int(value)

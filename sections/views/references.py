@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sections import permissions, references, selectors
 from sections.citations.keys import as_citation, citekey_for
 from sections.forms import AliasForm, IdentifierForm, ManualRecordForm
+from sections.models import Reference
 
 
 @require_GET
@@ -71,7 +72,14 @@ def reference_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _reference_page(request, reference, *, manual_form, alias_form, status=200):
+def _reference_page(
+    request: HttpRequest,
+    reference: Reference,
+    *,
+    manual_form: ManualRecordForm,
+    alias_form: AliasForm,
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "sections/reference_detail.html",

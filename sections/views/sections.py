@@ -18,6 +18,7 @@ from sections.forms import (
     IdentifierForm,
     LivePreviewForm,
 )
+from sections.models import Section
 
 
 @require_GET
@@ -98,7 +99,15 @@ def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpRes
     return redirect(section_)
 
 
-def _edit_page(request, section, *, form, preview_html=None, status=200, **extra):
+def _edit_page(
+    request: HttpRequest,
+    section: Section,
+    *,
+    form: EditForm,
+    preview_html: str | None = None,
+    status: int = 200,
+    **extra: object,
+) -> HttpResponse:
     return render(
         request,
         "sections/section_edit.html",
@@ -114,7 +123,9 @@ def _edit_page(request, section, *, form, preview_html=None, status=200, **extra
     )
 
 
-def _conflict_page(request, section, conflict: EditConflict, *, summary: str):
+def _conflict_page(
+    request: HttpRequest, section: Section, conflict: EditConflict, *, summary: str
+) -> HttpResponse:
     # The editor again, with the user's text intact and based on the latest revision,
     # so the next save goes through; beside it, what the other person changed.
     form = EditForm(
