@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from allauth.account.signals import user_signed_up
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -169,13 +170,16 @@ def user_for_feed_token(token: str) -> AbstractBaseUser | None:
 
 
 def private_feeds(user: AbstractBaseUser) -> list[tuple[Manuscript, str]]:
-    """Each manuscript the user may read, with the path of its activity feed under
-    the user's token."""
+    """Each manuscript the user may read, with the address of its activity feed
+    under the user's token, on the site's configured address (SITE_URL): it is
+    given to a feed reader, outside the site."""
     token = feed_token(for_user(user))
+    site = settings.SITE_URL.rstrip("/")
     return [
         (
             manuscript,
-            reverse(
+            site
+            + reverse(
                 "sections:activity-atom-private",
                 kwargs={"manuscript": manuscript.slug, "token": token},
             ),

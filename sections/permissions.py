@@ -281,3 +281,74 @@ def get_manuscript_to_triage(user: User, slug: str) -> Manuscript:
     if not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers triage TODO items.")
     return manuscript
+
+
+def get_manuscript_to_decide_links(user: User, slug: str) -> Manuscript:
+    """The manuscript whose claims page a link decision comes from: 404 unless
+    readable, 403 unless the user may decide link requests."""
+    manuscript = get_manuscript(user, slug)
+    if not can_decide_links(user):
+        raise PermissionDenied("Only maintainers decide who is who.")
+    return manuscript
+
+
+# Figures
+
+
+def get_manuscript_to_add_figures(user: User, slug: str) -> Manuscript:
+    """The manuscript, for an upload of a figure file: 404 unless readable, 403
+    unless the user may write it."""
+    manuscript = get_manuscript(user, slug)
+    if not can_write(user, manuscript):
+        raise PermissionDenied("You may not add figures here.")
+    return manuscript
+
+
+def figures_are_public(manuscript: Manuscript) -> bool:
+    """Whether anyone, signed in or not, may load the manuscript's figure files (so
+    shared caches may keep them)."""
+    return can_see_figures(AnonymousUser(), manuscript)
+
+
+# Flags on a page's rows, for templates: computed here once per page, so a
+# template reads a flag and decides nothing.
+
+
+def flag_comments(
+    user: User, threads: list[Comment], *, manuscript: Manuscript
+) -> list[Comment]:
+    """Mark each shown comment (the threads and their `shown_replies`, as
+    selectors.comments_for returns them) with `can_change` (edit or delete it; a
+    deleted one has nothing left to change) and `can_make_todo` (not a TODO item
+    yet, and the user may moderate)."""
+    moderate = can_moderate(user, manuscript)
+    for thread in threads:
+        for comment in [thread, *thread.shown_replies]:
+            is_present = comment.deleted_at is None
+            comment.can_change = is_present and can_change_comment(user, comment)
+            comment.can_make_todo = is_present and moderate and not comment.has_todo
+    return threads
+
+
+def flag_claims(
+    user: User,
+    claims: list[Claim],
+    *,
+    requested: set[int] | frozenset[int] = frozenset(),
+) -> list[Claim]:
+    """Mark each claim with `can_release` and `can_request_link` (the "This is me"
+    button: not for a claimant the user has asked to be already, `requested`)."""
+    for claim in claims:
+        claim.can_release = can_release(user, claim)
+        claim.can_request_link = (
+            can_request_link(user, claim.contributor)
+            and claim.contributor_id not in requested
+        )
+    return claims
+
+
+def can_claim(user: User, section: Section, *, claims: list[Claim]) -> bool:
+    """Claim the section: a user who may write it and is not among its claimants
+    (`claims`, its active claims with their contributors) already."""
+    has_claimed = any(claim.contributor.user_id == user.pk for claim in claims)
+    return can_write(user, section.manuscript) and not has_claimed

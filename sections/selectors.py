@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
@@ -23,13 +24,14 @@ from django.db.models.functions import Length
 from django.http import Http404
 from django.utils import timezone
 
-from sections import assembly, claims, comments
+from sections import assembly, claims, comments, figures, permissions
 from sections.models import (
     Activity,
     Citation,
     Claim,
     Comment,
     Contributor,
+    Figure,
     LinkRequest,
     Manuscript,
     ManuscriptRender,
@@ -127,6 +129,34 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
     ).order_by("title")
 
 
+class HomeOutline(NamedTuple):
+    """One manuscript on the front page: its outline and, for those who may moderate
+    it, the removed sections they can restore."""
+
+    manuscript: Manuscript
+    rows: list[OutlineRow]
+    removed: list[Section]
+    can_moderate: bool
+
+
+def home_outlines(user: AbstractBaseUser) -> list[HomeOutline]:
+    """The front page's outlines: each manuscript the user may read, by title."""
+    outlines = []
+    for manuscript in manuscripts_for_home():
+        if not permissions.can_read(user, manuscript):
+            continue
+        can_moderate = permissions.can_moderate(user, manuscript)
+        outlines.append(
+            HomeOutline(
+                manuscript,
+                outline_for(manuscript),
+                removed_sections(manuscript) if can_moderate else [],
+                can_moderate,
+            )
+        )
+    return outlines
+
+
 def section_page(section: Section) -> dict:
     """What the section page shows besides the section itself."""
     # Only what the previous/next links show; the manuscript is this section's.
@@ -190,6 +220,11 @@ def public_render_version() -> RenderVersion | None:
         )
         row = (render.pk, render.input_hash, render.assembled_at)
     return RenderVersion(*row)
+
+
+def stored_render(render_pk: int) -> ManuscriptRender:
+    """A stored render with its manuscript, as a page built from it needs them."""
+    return ManuscriptRender.objects.select_related("manuscript").get(pk=render_pk)
 
 
 @dataclass
@@ -641,6 +676,11 @@ def sections_with_open_todos(manuscript: Manuscript) -> list[Section]:
     )
 
 
+def present_sections(manuscript: Manuscript) -> list[Section]:
+    """The manuscript's sections that are not removed: what a TODO item may be on."""
+    return list(manuscript.sections.present())
+
+
 def contributors_to_assign() -> list[Contributor]:
     """Everyone an item can be assigned to, by name."""
     return list(Contributor.objects.order_by("display_name", "pk"))
@@ -691,30 +731,35 @@ class ClaimsPage:
 def claims_page(
     manuscript: Manuscript, *, reader: AbstractBaseUser, now: datetime
 ) -> ClaimsPage:
-    """The claims page in three queries, whatever the number of claims."""
+    """The claims page in three queries, whatever the number of claims; each claim
+    says whether the reader has asked to be its claimant (`link_requested`)."""
     active = claims.with_staleness(
         Claim.objects.active().filter(
             section__manuscript=manuscript, section__removed_at__isnull=True
         ),
         now=now,
     )
+    requested_by_reader = set(
+        LinkRequest.objects.filter(user=reader, decided_at__isnull=True).values_list(
+            "contributor_id", flat=True
+        )
+    )
+    shown = list(
+        active.select_related("contributor", "section__manuscript").order_by(
+            "-is_stale", "section__position", "since"
+        )
+    )
+    for claim in shown:
+        claim.link_requested = claim.contributor_id in requested_by_reader
     return ClaimsPage(
-        claims=list(
-            active.select_related("contributor", "section__manuscript").order_by(
-                "-is_stale", "section__position", "since"
-            )
-        ),
+        claims=shown,
         # Requests aren't tied to a manuscript (a person is the same everywhere).
         link_requests=list(
             LinkRequest.objects.filter(decided_at__isnull=True)
             .select_related("contributor", "user")
             .order_by("created_at")
         ),
-        requested_by_reader=set(
-            LinkRequest.objects.filter(
-                user=reader, decided_at__isnull=True
-            ).values_list("contributor_id", flat=True)
-        ),
+        requested_by_reader=requested_by_reader,
     )
 
 
@@ -773,3 +818,16 @@ def my_work(user: AbstractBaseUser, *, now: datetime) -> MyWork:
             .order_by("-created_at", "-id")[:MY_WORK_LIMIT]
         ),
     )
+
+
+# Figures
+
+
+def figures_of(manuscript: Manuscript) -> list[tuple[Figure, str]]:
+    """A manuscript's figure files by path, each with the URL that serves it."""
+    return [
+        (figure, figures.url(figure))
+        for figure in Figure.objects.filter(manuscript=manuscript)
+        .select_related("manuscript", "uploaded_by")
+        .order_by("path")
+    ]

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from sections import claims
 from sections.models import Claim, Section
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_manuscript, make_section, make_user
 
 
 def url_of(section: Section, name: str = "sections:section-detail") -> str:
@@ -255,3 +255,40 @@ def test_sections_are_read_only_in_the_admin(maintainer_client, protein):
     for model in ["section", "revision", "reference", "contributor", "comment"]:
         add = reverse(f"admin:sections_{model}_add")
         assert maintainer_client.get(add).status_code == 403, model
+
+
+def test_pages_show_each_reader_only_the_controls_they_may_use(
+    contributor_client, maintainer_client, contributor, other_contributor
+):
+    manuscript = make_manuscript("Controls")
+    section = make_section(manuscript, "Intro", body="Some text.")
+    other = Client()
+    other.force_login(other_contributor)
+    posted = other.post(url_of(section, "sections:section-comment"), {"body": "Hm."})
+    assert posted.status_code == 302
+    comment_by_other = section.comments.get()
+
+    outline = contributor_client.get("/").text
+    assert "Structure</th>" not in outline
+    assert reverse("sections:author-list", args=[manuscript.slug]) not in outline
+    page = contributor_client.get(url_of(section)).text
+    assert "Claim this section" in page
+    assert reverse("sections:comment-todo", args=[comment_by_other.pk]) not in page
+    assert reverse("sections:comment-edit", args=[comment_by_other.pk]) not in page
+
+    contributor_client.post(url_of(section, "sections:section-claim"), {"note": ""})
+    page = contributor_client.get(url_of(section)).text
+    assert "Claim this section" not in page
+    [claim] = section.claims.all()
+    assert reverse("sections:claim-release", args=[claim.pk]) in page
+
+    outline = maintainer_client.get("/").text
+    assert "Structure</th>" in outline
+    assert reverse("sections:author-list", args=[manuscript.slug]) in outline
+    page = maintainer_client.get(url_of(section)).text
+    assert reverse("sections:comment-todo", args=[comment_by_other.pk]) in page
+    assert reverse("sections:comment-edit", args=[comment_by_other.pk]) in page
+    assert reverse("sections:claim-release", args=[claim.pk]) in page
+    maintainer_client.post(reverse("sections:comment-todo", args=[comment_by_other.pk]))
+    page = maintainer_client.get(url_of(section)).text
+    assert reverse("sections:comment-todo", args=[comment_by_other.pk]) not in page

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -22,9 +20,9 @@ from django.utils.http import (
 )
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from sections import figures, permissions
+from sections import figures, permissions, selectors
 from sections.forms import FigureUploadForm
-from sections.models import Figure, Manuscript
+from sections.models import Manuscript
 
 FOREVER = 365 * 24 * 3600
 
@@ -54,7 +52,7 @@ def figure(
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     # Shared caches may keep what the public may see; the rest stays the reader's.
-    is_public = permissions.can_see_figures(AnonymousUser(), figure_.manuscript)
+    is_public = permissions.figures_are_public(figure_.manuscript)
     audience = "public" if is_public else "private"
     response["Cache-Control"] = f"{audience}, max-age={FOREVER}, immutable"
     response["X-Content-Type-Options"] = "nosniff"
@@ -84,18 +82,12 @@ def _figures_page(
     form: FigureUploadForm,
     status: int = 200,
 ) -> HttpResponse:
-    rows = [
-        (figure_, figures.url(figure_))
-        for figure_ in Figure.objects.filter(manuscript=manuscript)
-        .select_related("manuscript", "uploaded_by")
-        .order_by("path")
-    ]
     return render(
         request,
         "sections/figures.html",
         {
             "manuscript": manuscript,
-            "rows": rows,
+            "rows": selectors.figures_of(manuscript),
             "form": form,
             "can_write": permissions.can_write(request.user, manuscript),
             "figure_limit": figures.max_megabytes(),
@@ -109,9 +101,7 @@ def _figures_page(
 def upload_figure(request: HttpRequest, manuscript: str) -> HttpResponse:
     """Keep an uploaded image as a figure. From the editor's script (Accept: JSON)
     the answer is the path and the Markdown to insert; otherwise back to `next`."""
-    manuscript_ = permissions.get_manuscript(request.user, manuscript)
-    if not permissions.can_write(request.user, manuscript_):
-        raise PermissionDenied("You may not add figures here.")
+    manuscript_ = permissions.get_manuscript_to_add_figures(request.user, manuscript)
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = FigureUploadForm(request.POST, request.FILES)
     if form.is_valid():
