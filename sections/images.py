@@ -174,8 +174,11 @@ def inlined(fragment_html: str) -> str:
         return fragment_html
     # A step on the parsed tree, never a regex over HTML: the parser and serializer
     # bleach's Cleaner uses, with no sanitising (the HTML is ours, sanitised already).
+    # Entities are read as the characters they stand for, which the serializer
+    # escapes again as needed: left as text, `&#x0005E;` (MathML's hat) and `&amp;`
+    # were printed as "&#x0005E;" and "&amp;" in the PDF.
     parser = html5lib_shim.BleachHTMLParser(
-        tags=None, strip=False, consume_entities=False, namespaceHTMLElements=False
+        tags=None, strip=False, consume_entities=True, namespaceHTMLElements=False
     )
     tokens = _InlineProxiedImages(
         source=html5lib_shim.getTreeWalker("etree")(parser.parseFragment(fragment_html))

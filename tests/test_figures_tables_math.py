@@ -4,15 +4,18 @@ the sample manuscript, on every page that shows a manuscript."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from pypdf import PdfReader
 
 from sections import exporting, importing, releases, revisions
 from sections.models import Citation, Reference
+from tests.conftest import IN_CI
 from tests.factories import make_manuscript, make_section
 from tests.test_preview import reading_text
 
@@ -97,6 +100,28 @@ def test_the_standalone_html_that_is_also_printed_holds_numbers_and_mathml(sampl
     page = exporting.standalone_html(sample)
 
     assert_numbered(page)
+    # Its figures are inlined on the parsed tree: no entity is escaped a second time.
+    assert "&amp;#" not in page
+    assert "&amp;amp;" not in page
+
+
+def test_the_printed_pdf_reads_as_the_page_does(sample, settings):
+    if not Path(settings.CHROMIUM_PATH).exists():
+        if IN_CI:
+            pytest.fail("CI needs Debian's chromium (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+
+    pages = PdfReader(io.BytesIO(exporting.pdf(sample))).pages
+    text = "\n".join(page.extract_text() for page in pages)
+
+    assert "Figure 1: Overview of the model families" in text
+    assert "Table 1: Terms used in this review." in text
+    assert "ℒ(𝑥, ^𝑥) = ∑" in text  # typeset math, not its TeX nor its entities
+    assert "the loss in Equation 1" in text.replace("The loss", "the loss")
+    assert "1. LeCun, Y., Bengio, Y. & Hinton, G. Deep learning. Nature" in text
+    assert "Author Competing Interests Last Reviewed" in text  # the template's table
+    for written in ("&#x", "&amp;", "&#160;", "\\hat", "{#fig:", "{{", "{%"):
+        assert written not in text
 
 
 def test_an_edit_renumbers_the_figures_after_it_in_other_sections(
