@@ -207,12 +207,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sections.tasks.requeue_stuck_references",
         "schedule": env_int("CITATION_SWEEP_EVERY", 60),
     },
+    # Saves whose sync of citations, TODO items and claims failed (sections.revisions).
+    "sync-unsynced-sections": {
+        "task": "sections.tasks.sync_unsynced_sections",
+        "schedule": env_int("SYNC_SWEEP_EVERY", 60),
+    },
     # Daily: each stale claim's claimant is emailed once (sections.claims).
     "notify-stale-claims": {
         "task": "sections.tasks.notify_stale_claims",
         "schedule": 24 * 3600,
     },
 }
+# A save's sync waits this many seconds at most for another sync of the section;
+# then it is left to the sweep, which takes up syncs this many seconds overdue.
+SYNC_LOCK_TIMEOUT = env_int("SYNC_LOCK_TIMEOUT", 5)
+SYNC_SWEEP_AFTER = env_int("SYNC_SWEEP_AFTER", 60)
 # Many changes in a short while (references resolving) are assembled together.
 ASSEMBLY_DELAY = env_int("ASSEMBLY_DELAY", 2)
 # A claim whose claimant hasn't edited its section in this many days is stale.

@@ -118,6 +118,12 @@ class Section(models.Model):
     # The newlines around the body as written, and the title and level the heading
     # gave: {"before", "after", "title", "level"}.
     source_layout = models.JSONField(default=dict, blank=True)
+    # A saved revision whose citations, TODO items and claims are not synced yet:
+    # set by the save, cleared by its sync (sections.revisions). One left set (the
+    # sync failed, its worker was killed) is synced by the beat's sweep.
+    unsynced_revision = models.ForeignKey(
+        "Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = SectionQuerySet.as_manager()
 

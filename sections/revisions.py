@@ -8,11 +8,14 @@ different paragraphs, and refused as a conflict, with nothing lost, when they do
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from merge3 import Merge3
 
@@ -29,6 +32,8 @@ from sections.citations import records
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import EditConflict, EditRejected
 from sections.models import Activity, Revision, Section
+
+logger = logging.getLogger(__name__)
 
 WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
@@ -128,8 +133,36 @@ def save_edit(
         # In the same transaction: a save and its entry in the feed are written
         # together or not at all (one insert; it needs no lock of its own).
         _record_activity(section, revision, latest=latest, merged=merged)
-    sync_from_latest(section.pk)
+        # Its sync comes after the lock: until it has run, the section says so.
+        section.unsynced_revision = revision
+        section.save(update_fields=["unsynced_revision"])
+    try:
+        sync_from_latest(section.pk)
+    except DatabaseError:
+        # The save is kept whatever happens to its sync (waiting too long for another
+        # sync of the section, a lost connection): the beat's sweep syncs it later.
+        logger.warning(
+            "Sync of section %s failed after a save", section.pk, exc_info=True
+        )
     return SavedEdit(revision, merged=merged)
+
+
+def sync_unsynced(*, now: datetime | None = None) -> int:
+    """Sync the sections whose last save's sync did not happen (it failed, or its
+    worker was killed) once it is SYNC_SWEEP_AFTER old; how many were synced."""
+    due = (now or timezone.now()) - timedelta(seconds=settings.SYNC_SWEEP_AFTER)
+    synced = 0
+    for section_id in Section.objects.filter(
+        unsynced_revision__isnull=False, unsynced_revision__created_at__lte=due
+    ).values_list("pk", flat=True):
+        try:
+            sync_from_latest(section_id)
+            synced += 1
+        except DatabaseError:
+            logger.warning(
+                "Sweep: sync of section %s failed", section_id, exc_info=True
+            )
+    return synced
 
 
 # Namespace of the PostgreSQL advisory locks that serialise syncs of one section.
@@ -149,6 +182,11 @@ def sync_from_latest(section_id: int) -> None:
         # texts could interleave their writes and leave rows of the older text.
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                # Waiting is bounded: a save answers in time, its sync left to the sweep.
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [f"{settings.SYNC_LOCK_TIMEOUT * 1000:.0f}ms"],
+                )
                 # Two int4 keys; ids past 2**31 share a lock, which only serialises.
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)",
@@ -171,6 +209,10 @@ def sync_from_latest(section_id: int) -> None:
         references.fetch_new(records.sync_section(section, by=latest.author))
         todos.sync_from_text(section, revision=latest)
         claims.sync_from_text(section)
+        # Cleared only for the revision synced here: a save since has its own sync.
+        Section.objects.filter(pk=section_id, unsynced_revision=latest).update(
+            unsynced_revision=None
+        )
         tasks.render_section.delay_on_commit(section.pk)
 
 

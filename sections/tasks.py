@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sections import assembly, claims, comments, exporting, references
+from sections import assembly, claims, comments, exporting, references, revisions
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -99,6 +99,15 @@ def requeue_stuck_references(now: str | None = None) -> int:
     """
     when = datetime.fromisoformat(now) if now else None
     return references.requeue_stuck(now=when)
+
+
+@shared_task
+def sync_unsynced_sections(now: str | None = None) -> int:
+    """Beat: sync the sections whose last save's sync did not happen.
+
+    `now` (ISO 8601) stands in for the clock, for tests that can't wait.
+    """
+    return revisions.sync_unsynced(now=datetime.fromisoformat(now) if now else None)
 
 
 def _again_later(task, args: tuple, delay: float | None) -> None:

@@ -4,12 +4,17 @@ preview, history, comparison and restore. Nothing a contributor typed is ever lo
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import psycopg
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from sections import revisions
+from sections import revisions, tasks
 from sections.models import Revision
 from tests.factories import make_manuscript, make_section
 
@@ -133,6 +138,52 @@ def test_a_save_without_its_base_revision_is_refused_with_the_text_kept(
     assert "Words I must not lose." in response.text
     section.refresh_from_db()
     assert section.body == theirs["body"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="syncs wait for each other on PostgreSQL"
+)
+# Committed as in production: a sync's lock lasts its transaction, not the test's.
+@pytest.mark.django_db(transaction=True)
+def test_a_save_whose_sync_cannot_run_is_kept_and_synced_by_the_sweep(
+    contributor_client, section
+):
+    fields = open_editor(contributor_client, section)
+    fields["body"] = (
+        PARAGRAPHS + "\nA new claim [@doi:10.1234/new-claim]. TODO: check it\n"
+    )
+    # Another sync of this section holds its lock longer than a save waits for it.
+    database = connection.settings_dict
+    with psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        dbname=database["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(%s, %s)", [revisions.SYNC_LOCK, section.pk]
+        )
+        response = contributor_client.post(url(section, "section-edit"), fields)
+
+    # Saved, and said so; the citation and the TODO item are not there yet.
+    assert response.status_code == 302
+    page = contributor_client.get(response["Location"]).text
+    assert "Saved." in page
+    section.refresh_from_db()
+    assert "new-claim" in section.body
+    assert section.unsynced_revision == section.revisions.order_by("-id").first()
+    assert not section.citations.filter(key_as_written__contains="new-claim").exists()
+
+    # The beat's sweep, once the sync is overdue (production's SYNC_SWEEP_AFTER).
+    later = timezone.now() + timedelta(seconds=settings.SYNC_SWEEP_AFTER + 1)
+    assert tasks.sync_unsynced_sections.delay(later.isoformat()).get() == 1
+
+    section.refresh_from_db()
+    assert section.unsynced_revision is None
+    assert section.citations.filter(key_as_written__contains="new-claim").exists()
+    assert section.todos.filter(text__contains="check it").exists()
+    assert tasks.sync_unsynced_sections.delay(later.isoformat()).get() == 0
 
 
 def test_a_script_must_say_it_overwrites(section, contributor):
