@@ -84,13 +84,25 @@ def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscri
     return manuscript
 
 
-def can_see_figures(user: User, manuscript: Manuscript) -> bool:
-    """Load a manuscript's figure files: its readers, and everyone for the site's
-    first manuscript, whose pages are public (/preview/, its versions at /v/)."""
+def can_read_public(user: User, manuscript: Manuscript) -> bool:
+    """Read the manuscript's public pages: its preview, its search, its versions and
+    the figures they show. For now the site's first manuscript is public and the
+    others are their readers'; this is the one place that rule lives."""
     if can_read(user, manuscript):
         return True
-    first = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
-    return manuscript.pk == first.get()["pk"]
+    # Until manuscripts say who may read them (their visibility), the site's first
+    # manuscript is the public one, as it was when /preview/ served it alone.
+    first = Manuscript.objects.site_first()
+    return first is not None and manuscript.pk == first.pk
+
+
+def get_public_manuscript(user: User, slug: str) -> Manuscript:
+    """The manuscript whose public pages the user asks for; 404 alike for none and for
+    one the user may not read."""
+    manuscript = Manuscript.objects.filter(slug=slug).first()
+    if manuscript is None or not can_read_public(user, manuscript):
+        raise Http404("No such manuscript.")
+    return manuscript
 
 
 def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
@@ -100,7 +112,7 @@ def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
         .filter(manuscript__slug=manuscript_slug, path=path)
         .first()
     )
-    if figure is None or not can_see_figures(user, figure.manuscript):
+    if figure is None or not can_read_public(user, figure.manuscript):
         raise Http404("No such figure.")
     return figure
 
@@ -304,10 +316,10 @@ def get_manuscript_to_add_figures(user: User, slug: str) -> Manuscript:
     return manuscript
 
 
-def figures_are_public(manuscript: Manuscript) -> bool:
-    """Whether anyone, signed in or not, may load the manuscript's figure files (so
+def is_public(manuscript: Manuscript) -> bool:
+    """Whether anyone, signed in or not, may read the manuscript's public pages (so
     shared caches may keep them)."""
-    return can_see_figures(AnonymousUser(), manuscript)
+    return can_read_public(AnonymousUser(), manuscript)
 
 
 # Flags on a page's rows, for templates: computed here once per page, so a

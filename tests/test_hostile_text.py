@@ -125,9 +125,7 @@ def test_an_import_nesting_lists_too_deep_is_refused_whole(db, tmp_path):
     assert not Revision.objects.exists()
 
 
-def test_a_stored_text_nested_too_deep_shows_as_plain_text(
-    contributor_client, section
-):
+def test_a_stored_text_nested_too_deep_shows_as_plain_text(contributor_client, section):
     # Stored before saves refused it (or by a script): the page still opens.
     section.body = "Kept [@doi:10.1/kept].\n\n" + nested_list(300)
     section.save(update_fields=["body"])

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from sections import revisions
 from sections.models import Manuscript
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 RENDERS = (
@@ -57,7 +57,7 @@ def test_pages_cost_the_same_few_queries_at_3_and_30_sections(
         pages = {
             "outline": "/",
             "section page": middle.get_absolute_url(),
-            "preview": "/preview/",
+            "preview": preview_url(manuscript),
             "editor page": middle.get_absolute_url() + "edit/",
         }
         for page, url in pages.items():
