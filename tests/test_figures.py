@@ -101,7 +101,7 @@ def test_no_image_path_reaches_another_manuscripts_files(db, client, contributor
     figures.add(other, name="secret.png", data=png(), by=contributor)
     make_section(manuscript, "Intro", body=f"![Secret]({src})")
 
-    page = client.get(preview_url()).content.decode()
+    page = client.get(preview_url(manuscript)).content.decode()
 
     assert "other-review/" not in "".join(IMG.findall(page))
     assert all(
