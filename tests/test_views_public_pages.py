@@ -4,13 +4,16 @@ manuscript's."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from django.urls import reverse
 
 from sections import figures, releases
+from sections.models import Activity
 from tests.factories import make_manuscript, make_section, png, preview_url
 
 IMG = re.compile(r'<img[^>]*\ssrc="([^"]+)"[^>]*>')
@@ -142,3 +145,32 @@ def test_a_manuscript_called_search_keeps_its_preview_at_preview_search(
     assert page.status_code == 200
     assert "Seeking is finding." in page.text
     assert preview_url(manuscript) == "/preview/search/"
+
+
+def test_members_pages_link_each_manuscripts_own_preview(
+    first, second, contributor_client: Client
+):
+    outline = contributor_client.get(reverse("sections:home")).text
+    assert f'href="{preview_url(first)}">Public preview</a>' in outline
+    assert f'href="{preview_url(second)}">Public preview</a>' in outline
+    section = second.sections.get()
+    page = contributor_client.get(section.get_absolute_url()).text
+    assert f'href="{preview_url(second)}#{section.slug}"' in page
+    versions = contributor_client.get(reverse("sections:releases", args=[second.slug]))
+    assert f'href="/v/{second.slug}/v2.0/"' in versions.text
+
+
+def test_old_activity_links_to_a_version_name_its_manuscript(first, second):
+    """Migration 0024: entries written when /v/<name>/ was the address."""
+    migration = importlib.import_module(
+        "sections.migrations.0024_release_activity_urls_name_their_manuscript"
+    )
+    Activity.objects.filter(manuscript=second).update(url="/v/v1.0/")
+    Activity.objects.filter(manuscript=first).update(url="/v/v1.0/")
+
+    migration.name_the_manuscript(django_apps, schema_editor=None)
+
+    assert set(Activity.objects.values_list("manuscript__slug", "url")) == {
+        (first.slug, f"/v/{first.slug}/v1.0/"),
+        (second.slug, f"/v/{second.slug}/v1.0/"),
+    }
