@@ -58,6 +58,7 @@ def png(width: int = 2, height: int = 2) -> bytes:
 
 
 def preview_url(manuscript: Manuscript | None = None) -> str:
-    """The public preview's address of `manuscript`, or of the only one there is."""
-    manuscript = manuscript or Manuscript.objects.get()
+    """The public preview's address of `manuscript`, or of the site's first (the one
+    /preview/ served alone before each manuscript had its own)."""
+    manuscript = manuscript or Manuscript.objects.site_first()
     return reverse("sections:preview", args=[manuscript.slug])
