@@ -88,12 +88,14 @@ def can_read_public(user: User, manuscript: Manuscript) -> bool:
     """Read the manuscript's public pages: its preview, its search, its versions and
     the figures they show. For now the site's first manuscript is public and the
     others are their readers'; this is the one place that rule lives."""
-    if can_read(user, manuscript):
-        return True
     # Until manuscripts say who may read them (their visibility), the site's first
-    # manuscript is the public one, as it was when /preview/ served it alone.
-    first = Manuscript.objects.site_first()
-    return first is not None and manuscript.pk == first.pk
+    # manuscript is the public one, as it was when /preview/ served it alone. Asked
+    # before the user: a public page then never loads the reader's session. Kept on
+    # the manuscript object, since a page asks again (is_public, for its caching).
+    if not hasattr(manuscript, "_is_site_first"):
+        first = Manuscript.objects.site_first()
+        manuscript._is_site_first = first is not None and manuscript.pk == first.pk
+    return manuscript._is_site_first or can_read(user, manuscript)
 
 
 def get_public_manuscript(user: User, slug: str) -> Manuscript:

@@ -17,7 +17,9 @@ RENDERS = (
     "sections_manuscriptrender",
 )
 # Ceilings per page for a signed-in contributor (session and user included).
-CEILINGS = {"outline": 6, "section page": 12, "preview": 2, "editor page": 4}
+# The preview: the manuscript by its slug, whether it is the public one, its render's
+# version and its release list's (the page itself comes from the cache).
+CEILINGS = {"outline": 6, "section page": 12, "preview": 4, "editor page": 4}
 
 
 def manuscript_of(sections: int, author, capture):
