@@ -1,6 +1,7 @@
 """Who may do what: the one place that decides.
 
-- The anonymous public reads the public pages only.
+- The anonymous public reads the public pages only: a manuscript's preview, its
+  search and its versions, for the manuscripts `can_read_public` lets it read.
 - Contributors (anyone signed in) read everything, edit, comment and claim.
 - Maintainers also manage structure, triage, other people's claims, references and
   roles. They are members of the Maintainers group (`manage.py make_maintainer`).

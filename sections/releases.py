@@ -31,8 +31,9 @@ from sections.models import Activity, Manuscript, ManuscriptRender, Release
 # SlugField allows no dots, so the name is checked here.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 DRAFT = "draft"
-# /v/<manuscript>/compare/ is the comparison page of a release named like a
-# manuscript in the URLs from before manuscripts had their own (sections/urls.py).
+# Names the version pages' addresses give a meaning: `?with=draft` is the working
+# draft, and /v/<x>/compare/ the old address of release x's comparison page
+# (sections/urls.py), never the new one of a release called "compare".
 RESERVED = {DRAFT, "compare"}
 
 

@@ -1,4 +1,5 @@
-"""The public preview: the manuscript's stored public render, with its ETag, for everyone."""
+"""A manuscript's public preview: its stored public render, with its ETag, for whoever
+may read its public pages (permissions.can_read_public)."""
 
 from __future__ import annotations
 
