@@ -19,11 +19,11 @@ when a request failed or a write was lost.
 
 Each contributor thinks before its first action as before every other (unless
 `--start-together`: all first requests in the same instant, a burst no group of people
-makes), then, in a loop with a think time: opens the outline, a section page or
-/preview/; or edits its section through the editor page (GET it, read the form's
-fields, add its own marker to its own paragraph, the live preview the editor's htmx
-posts, then Save, and the page the save redirects to); or comments on a section
-through the section page's comment form.
+makes), then, in a loop with a think time: opens the outline, a section page or the
+seed's /preview/<manuscript>/ (reported as /preview/); or edits its section through the
+editor page (GET it, read the form's fields, add its own marker to its own paragraph,
+the live preview the editor's htmx posts, then Save, and the page the save redirects
+to); or comments on a section through the section page's comment form.
 """
 
 from __future__ import annotations
@@ -136,11 +136,19 @@ class Contributor:
     """One simulated person with a browser session of its own."""
 
     def __init__(
-        self, run: Run, *, number: int, section: str, sections: list[str], seed: int
+        self,
+        run: Run,
+        *,
+        number: int,
+        section: str,
+        sections: list[str],
+        preview: str,
+        seed: int,
     ) -> None:
         self.run, self.number = run, number
-        # The section this contributor edits, and those it reads and comments on.
-        self.section, self.sections = section, sections
+        # The section this contributor edits, those it reads and comments on, and
+        # the manuscript's preview it reads.
+        self.section, self.sections, self.preview = section, sections, preview
         self.random = random.Random(seed * 1000 + number)
         self.edits = 0
         self.comments = 0
@@ -193,7 +201,7 @@ class Contributor:
         if action == "outline":
             self.request("outline", "GET", "/")
         elif action == "/preview/":
-            self.request("/preview/", "GET", "/preview/")
+            self.request("/preview/", "GET", self.preview)
         elif action == "section page":
             self.request("section page", "GET", self.random.choice(self.sections))
         elif action == "edit":
@@ -360,7 +368,7 @@ def _prepare_and_load(
 ) -> bool:
     """The whole run, report included; True when a request failed or a write was
     lost."""
-    edited, read_urls, emails = _prepare(options, redis_url)
+    edited, read_urls, preview, emails = _prepare(options, redis_url)
     env = _server_env(database_url, redis_url, secret_key, work / "static")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
@@ -378,6 +386,7 @@ def _prepare_and_load(
                 number=n,
                 section=edited[n % len(edited)],
                 sections=read_urls,
+                preview=preview,
                 seed=options.seed,
             )
             for n in range(options.users)
@@ -484,15 +493,16 @@ def _create_database_if_missing(database_url: str) -> None:
 
 def _prepare(
     options: argparse.Namespace, redis_url: str
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], str, list[str]]:
     """A fresh database with the seed, the contributors and one paragraph of each
-    in the section it edits. Returns the edited sections' URLs, every section's URL
-    and the contributors' emails."""
+    in the section it edits. Returns the edited sections' URLs, every section's URL,
+    the seed's preview URL and the contributors' emails."""
     import redis
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
+    from django.urls import reverse
 
     from sections import contributors, importing, revisions
 
@@ -528,6 +538,7 @@ def _prepare(
     return (
         [section.get_absolute_url() for section in edited],
         [section.get_absolute_url() for section in sections],
+        reverse("sections:preview", args=[seed.slug]),
         emails,
     )
 

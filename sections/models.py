@@ -22,6 +22,13 @@ from django.utils import timezone
 from sections.citations.keys import PREFIXES
 
 
+class ManuscriptQuerySet(models.QuerySet):
+    def site_first(self) -> Manuscript | None:
+        """The oldest manuscript (its pk and slug): the one the site's public URLs
+        served before each manuscript had its own, so where those URLs redirect."""
+        return self.order_by("created_at", "pk").only("pk", "slug").first()
+
+
 class Manuscript(models.Model):
     title = models.CharField(max_length=500)
     slug = models.SlugField(max_length=100, unique=True)
@@ -43,6 +50,8 @@ class Manuscript(models.Model):
     # its templates' variables, beside the author list kept in Authorship.
     metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ManuscriptQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -818,6 +827,9 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manuscript} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("sections:release", args=[self.manuscript.slug, self.name])
 
 
 def figure_storage() -> Storage:

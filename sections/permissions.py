@@ -1,6 +1,7 @@
 """Who may do what: the one place that decides.
 
-- The anonymous public reads the public pages only.
+- The anonymous public reads the public pages only: a manuscript's preview, its
+  search and its versions, for the manuscripts `can_read_public` lets it read.
 - Contributors (anyone signed in) read everything, edit, comment and claim.
 - Maintainers also manage structure, triage, other people's claims, references and
   roles. They are members of the Maintainers group (`manage.py make_maintainer`).
@@ -84,13 +85,27 @@ def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscri
     return manuscript
 
 
-def can_see_figures(user: User, manuscript: Manuscript) -> bool:
-    """Load a manuscript's figure files: its readers, and everyone for the site's
-    first manuscript, whose pages are public (/preview/, its versions at /v/)."""
-    if can_read(user, manuscript):
-        return True
-    first = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
-    return manuscript.pk == first.get()["pk"]
+def can_read_public(user: User, manuscript: Manuscript) -> bool:
+    """Read the manuscript's public pages: its preview, its search, its versions and
+    the figures they show. For now the site's first manuscript is public and the
+    others are their readers'; this is the one place that rule lives."""
+    # Until manuscripts say who may read them (their visibility), the site's first
+    # manuscript is the public one, as it was when /preview/ served it alone. Asked
+    # before the user: a public page then never loads the reader's session. Kept on
+    # the manuscript object, since a page asks again (is_public, for its caching).
+    if not hasattr(manuscript, "_is_site_first"):
+        first = Manuscript.objects.site_first()
+        manuscript._is_site_first = first is not None and manuscript.pk == first.pk
+    return manuscript._is_site_first or can_read(user, manuscript)
+
+
+def get_public_manuscript(user: User, slug: str) -> Manuscript:
+    """The manuscript whose public pages the user asks for; 404 alike for none and for
+    one the user may not read."""
+    manuscript = Manuscript.objects.filter(slug=slug).first()
+    if manuscript is None or not can_read_public(user, manuscript):
+        raise Http404("No such manuscript.")
+    return manuscript
 
 
 def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
@@ -100,7 +115,7 @@ def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
         .filter(manuscript__slug=manuscript_slug, path=path)
         .first()
     )
-    if figure is None or not can_see_figures(user, figure.manuscript):
+    if figure is None or not can_read_public(user, figure.manuscript):
         raise Http404("No such figure.")
     return figure
 
@@ -304,10 +319,10 @@ def get_manuscript_to_add_figures(user: User, slug: str) -> Manuscript:
     return manuscript
 
 
-def figures_are_public(manuscript: Manuscript) -> bool:
-    """Whether anyone, signed in or not, may load the manuscript's figure files (so
+def is_public(manuscript: Manuscript) -> bool:
+    """Whether anyone, signed in or not, may read the manuscript's public pages (so
     shared caches may keep them)."""
-    return can_see_figures(AnonymousUser(), manuscript)
+    return can_read_public(AnonymousUser(), manuscript)
 
 
 # Flags on a page's rows, for templates: computed here once per page, so a

@@ -21,7 +21,6 @@ from html.parser import HTMLParser
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
-from django.urls import reverse
 from django.utils import timezone
 
 from sections import activity, assembly, contributors, revisions
@@ -32,6 +31,10 @@ from sections.models import Activity, Manuscript, ManuscriptRender, Release
 # SlugField allows no dots, so the name is checked here.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 DRAFT = "draft"
+# Names the version pages' addresses give a meaning: `?with=draft` is the working
+# draft, and /v/<x>/compare/ the old address of release x's comparison page
+# (sections/urls.py), never the new one of a release called "compare".
+RESERVED = {DRAFT, "compare"}
 
 
 class ReleaseRejected(ReviewappError):
@@ -47,7 +50,12 @@ def publish(
     manuscript. The render, the release and its activity entry are one transaction.
     """
     name = name.strip()
-    if not NAME.match(name) or name.lower() == DRAFT:
+    if name.lower() in RESERVED:
+        raise ReleaseRejected(
+            f"“{name}” is a word the version pages' addresses use: choose another "
+            "name, such as v1.0."
+        )
+    if not NAME.match(name):
         raise ReleaseRejected(
             f"“{name}” can't name a version: use letters, digits, dots and dashes, "
             "starting with a letter or digit, at most 50 characters, such as v1.0."
@@ -79,7 +87,7 @@ def publish(
                 kind=Activity.Kind.STRUCTURE,
                 summary=f"{actor} published {name}",
                 actor=actor,
-                url=reverse("sections:release", kwargs={"name": name}),
+                url=release.get_absolute_url(),
             )
     except IntegrityError as error:
         # Two maintainers publishing one name at once: the unique constraint decides,
@@ -126,14 +134,11 @@ def etag(release: Release) -> str:
 # Reads
 
 
-def named(name: str) -> Release | None:
-    """The site manuscript's release of that name, if there is one."""
+def named(manuscript: Manuscript, name: str) -> Release | None:
+    """The manuscript's release of that name, if there is one."""
     return (
-        Release.objects.filter(name=name)
-        .filter(
-            manuscript=Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
-        )
-        .select_related("published_by")
+        Release.objects.filter(manuscript=manuscript, name=name)
+        .select_related("manuscript", "published_by")
         .first()
     )
 
@@ -142,15 +147,22 @@ def listed(manuscript_id: int) -> list[Release]:
     """A manuscript's releases, newest first, without their frozen content."""
     return list(
         Release.objects.filter(manuscript_id=manuscript_id)
-        .only("pk", "manuscript_id", "name", "note", "published_at", "published_by")
-        .select_related("published_by")
+        .only(
+            "pk",
+            "manuscript__slug",
+            "name",
+            "note",
+            "published_at",
+            "published_by",
+        )
+        .select_related("manuscript", "published_by")
         .order_by("-published_at", "-pk")
     )
 
 
 @dataclass(frozen=True)
 class ListVersion:
-    """What a page listing the site manuscript's releases depends on."""
+    """What a page listing a manuscript's releases depends on."""
 
     count: int
     latest_pk: int | None
@@ -160,12 +172,12 @@ class ListVersion:
         return f"{self.count}.{self.latest_pk or 0}"
 
 
-def site_list_version() -> ListVersion:
-    """The version of the site manuscript's release list, in one small query: a
-    release published or deleted changes it."""
-    row = Release.objects.filter(
-        manuscript=Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
-    ).aggregate(count=Count("pk"), latest_pk=Max("pk"), latest_at=Max("published_at"))
+def list_version(manuscript_id: int) -> ListVersion:
+    """The version of a manuscript's release list, in one small query: a release
+    published or deleted changes it."""
+    row = Release.objects.filter(manuscript_id=manuscript_id).aggregate(
+        count=Count("pk"), latest_pk=Max("pk"), latest_at=Max("published_at")
+    )
     return ListVersion(row["count"], row["latest_pk"], row["latest_at"])
 
 

@@ -218,7 +218,9 @@ def render_fragment(
     except RecursionError:
         # Saves and imports refuse such text (nesting_problem); one stored before that,
         # or a construct nested otherwise, is shown as text, never a failed render.
-        converter.reset()
+        # The converter is dropped, not reset: an error that deep leaves it broken
+        # for the texts after (their raw HTML, such as an <img>, came out as text).
+        del _converters.markdown
         problem = nesting_problem(evaluated.text) or "This text nests too deeply"
         evaluated = dataclasses.replace(
             evaluated,

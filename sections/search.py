@@ -102,11 +102,6 @@ def search(
     return hits[:limit]
 
 
-def preview_manuscript() -> Manuscript | None:
-    """The manuscript /preview/ shows: the site's first (see selectors)."""
-    return Manuscript.objects.order_by("created_at", "pk").first()
-
-
 def query_words(query: str) -> list[str]:
     """The words a query asks for (websearch syntax: `-word` excluded, `or` skipped)."""
     words = []
@@ -206,6 +201,11 @@ class _Context:
     public_only: bool
     limit: int
 
+    @property
+    def preview_url(self) -> str:
+        """Where the public reads what a public hit found: the manuscript's preview."""
+        return reverse("sections:preview", args=[self.manuscript.slug])
+
     def sections(self) -> QuerySet[Section]:
         sections = Section.objects.filter(manuscript=self.manuscript).present()
         if self.public_only:
@@ -268,7 +268,7 @@ class _Context:
                         text if pattern.search(text) else row.title, self.words
                     ),
                     url=(
-                        f"{reverse('sections:preview')}#{row.slug}"
+                        f"{self.preview_url}#{row.slug}"
                         if self.public_only
                         else reverse(
                             "sections:section-detail",
@@ -305,7 +305,7 @@ class _Context:
             title=title,
             snippet=snippet(text, self.words),
             url=(
-                f"{reverse('sections:preview')}#references"
+                f"{self.preview_url}#references"
                 if self.public_only
                 else reverse("sections:reference-detail", args=[reference.pk])
             ),

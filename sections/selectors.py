@@ -129,6 +129,16 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
     ).order_by("title")
 
 
+def welcome_manuscripts(user: AbstractBaseUser) -> list[Manuscript]:
+    """The manuscripts the welcome page offers a visitor: those whose public pages
+    they may read, by title, with their `section_count`."""
+    return [
+        manuscript
+        for manuscript in manuscripts_for_home()
+        if permissions.can_read_public(user, manuscript)
+    ]
+
+
 class HomeOutline(NamedTuple):
     """One manuscript on the front page: its outline and, for those who may moderate
     it, the removed sections they can restore."""
@@ -199,22 +209,17 @@ class RenderVersion:
     assembled_at: datetime
 
 
-def public_render_version() -> RenderVersion | None:
-    """The public render of the manuscript /preview/ shows (the site's first), in
-    one small query, since every request asks; assembled first if there is none."""
-    first_manuscript = Manuscript.objects.order_by("created_at", "pk").values("pk")[:1]
+def public_render_version(manuscript: Manuscript) -> RenderVersion:
+    """The manuscript's public render, in one small query, since every request for
+    its preview asks; assembled first if there is none."""
     row = (
         ManuscriptRender.objects.filter(
-            manuscript=Subquery(first_manuscript),
-            audience=ManuscriptRender.Audience.PUBLIC,
+            manuscript=manuscript, audience=ManuscriptRender.Audience.PUBLIC
         )
         .values_list("pk", "input_hash", "assembled_at")
         .first()
     )
     if row is None:
-        manuscript = Manuscript.objects.order_by("created_at", "pk").first()
-        if manuscript is None:
-            return None
         render = assembly.assemble(
             manuscript, audience=ManuscriptRender.Audience.PUBLIC
         )

@@ -10,6 +10,7 @@ from sections.views import (
     health,
     images,
     my_work,
+    old_addresses,
     outline,
     preview,
     references,
@@ -21,10 +22,25 @@ from sections.views import (
 
 app_name = "sections"
 
+# The public addresses from before each manuscript had its own, redirected to the
+# first manuscript's. First in the list: /v/<name>/compare/ would otherwise read as a
+# release called "compare" (a name releases.publish refuses for this reason), and
+# /preview/search/ as a manuscript called "search" (old_addresses.public_search
+# serves that one).
 urlpatterns = [
+    path("preview/", old_addresses.preview, name="old-preview"),
+    path("preview/search/", old_addresses.public_search, name="old-public-search"),
+    path("v/<str:name>/", old_addresses.release, name="old-release"),
+    path(
+        "v/<str:name>/compare/",
+        old_addresses.release_compare,
+        name="old-release-compare",
+    ),
+]
+
+urlpatterns += [
     path("", outline.home, name="home"),
     path("healthz/", health.healthz, name="healthz"),
-    path("preview/", preview.preview, name="preview"),
     path(
         "m/<slug:manuscript>/<slug:section>/",
         sections.section_detail,
@@ -198,7 +214,6 @@ urlpatterns += [
 # Search
 urlpatterns += [
     path("search/<slug:manuscript>/", search.search, name="search"),
-    path("preview/search/", search.public_search, name="public-search"),
 ]
 
 # Exports
@@ -231,10 +246,21 @@ urlpatterns += [
     path("authors/of/<slug:manuscript>/", authors.author_list, name="author-list"),
 ]
 
-# Releases: a release's name may hold dots (v1.0), which <slug:> refuses.
+# A manuscript's public pages: its preview, the preview's search, its versions. A
+# release's name may hold dots (v1.0), which <slug:> refuses.
 urlpatterns += [
-    path("v/<str:name>/", releases.release_page, name="release"),
-    path("v/<str:name>/compare/", releases.release_compare, name="release-compare"),
+    path("preview/<slug:manuscript>/", preview.preview, name="preview"),
+    path(
+        "preview/<slug:manuscript>/search/",
+        search.public_search,
+        name="public-search",
+    ),
+    path("v/<slug:manuscript>/<str:name>/", releases.release_page, name="release"),
+    path(
+        "v/<slug:manuscript>/<str:name>/compare/",
+        releases.release_compare,
+        name="release-compare",
+    ),
     path("releases/of/<slug:manuscript>/", releases.releases_of, name="releases"),
     path(
         "releases/of/<slug:manuscript>/publish/",

@@ -8,6 +8,7 @@ import zlib
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
 from django.utils.text import slugify
 
 from sections import contributors
@@ -54,3 +55,10 @@ def png(width: int = 2, height: int = 2) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def preview_url(manuscript: Manuscript | None = None) -> str:
+    """The public preview's address of `manuscript`, or of the site's first (the one
+    /preview/ served alone before each manuscript had its own)."""
+    manuscript = manuscript or Manuscript.objects.site_first()
+    return reverse("sections:preview", args=[manuscript.slug])

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from sections import comments, revisions, selectors, tasks
 from sections.models import Comment, Contributor, Mention, Section, TodoItem
-from tests.factories import make_manuscript, make_section, make_user
+from tests.factories import make_manuscript, make_section, make_user, preview_url
 
 BODY = (
     "Deep learning has **changed** how [protein structure](https://example.org) is "
@@ -409,7 +409,7 @@ def test_the_public_preview_shows_no_comments(
     client: Client, contributor_client, section
 ):
     post_comment(contributor_client, section, "An internal remark")
-    response = client.get("/preview/")
+    response = client.get(preview_url())
     assert response.status_code == 200
     assert "An internal remark" not in response.text
 

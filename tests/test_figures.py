@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from sections import exporting, figures, releases
 from sections.models import Figure, Manuscript
-from tests.factories import make_manuscript, make_section, png
+from tests.factories import make_manuscript, make_section, png, preview_url
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 SAMPLE_IMAGES = SAMPLE / "content" / "images"
@@ -47,7 +47,7 @@ def test_the_samples_figures_are_imported_listed_and_shown_with_their_own_bytes(
         "Figures: 3 (images/imaging.png, images/orcid.svg, images/overview.svg)."
         in output
     )
-    page = Client().get("/preview/").content.decode()
+    page = Client().get(preview_url()).content.decode()
     sources = IMG.findall(page)
     figure_sources = [src for src in sources if src.startswith("/figure/")]
     # Every image the sample shows resolves: none is left pointing at images/...
@@ -77,7 +77,7 @@ def test_a_figure_the_manuscript_lacks_is_a_labelled_placeholder(db, client):
     manuscript = make_manuscript("Illustrated review")
     make_section(manuscript, "Intro", body="See:\n\n![Survival curves](images/km.png)")
 
-    page = client.get("/preview/").content.decode()
+    page = client.get(preview_url()).content.decode()
 
     assert "Missing figure: images/km.png" in page
     assert IMG.findall(page) == []
@@ -101,7 +101,7 @@ def test_no_image_path_reaches_another_manuscripts_files(db, client, contributor
     figures.add(other, name="secret.png", data=png(), by=contributor)
     make_section(manuscript, "Intro", body=f"![Secret]({src})")
 
-    page = client.get("/preview/").content.decode()
+    page = client.get(preview_url(manuscript)).content.decode()
 
     assert "other-review/" not in "".join(IMG.findall(page))
     assert all(
@@ -113,7 +113,7 @@ def test_a_figure_is_served_so_nothing_in_it_can_run_and_caches_keep_it(
     db, django_capture_on_commit_callbacks
 ):
     imported_sample(django_capture_on_commit_callbacks)
-    page = Client().get("/preview/").content.decode()
+    page = Client().get(preview_url()).content.decode()
     [svg] = [s for s in IMG.findall(page) if s.endswith("overview.svg")]
 
     response = Client().get(svg)
@@ -138,7 +138,7 @@ def test_a_figure_is_served_so_nothing_in_it_can_run_and_caches_keep_it(
 def test_only_the_public_manuscripts_figures_are_public(
     db, contributor, contributor_client, maintainer
 ):
-    public = make_manuscript("The public one")  # the site's first: /preview/
+    public = make_manuscript("The public one")  # the site's first, so public
     make_section(public, "Intro", body="![Plot](images/plot.png)")
     draft = make_manuscript("A draft")
     shown = figures.url(figures.add(public, name="plot.png", data=png(), by=maintainer))
@@ -152,7 +152,7 @@ def test_only_the_public_manuscripts_figures_are_public(
     assert member["Cache-Control"].startswith("private,")
     # A published version shows the figure as it was, to everyone.
     releases.publish(public, name="v1.0", note="", by=maintainer)
-    version = Client().get(reverse("sections:release", args=["v1.0"]))
+    version = Client().get(reverse("sections:release", args=[public.slug, "v1.0"]))
     assert shown in IMG.findall(version.content.decode())
     assert Client().get(shown).status_code == 200
 
@@ -189,7 +189,7 @@ def test_an_image_named_outside_images_is_imported_but_not_one_outside_the_folde
 
     assert Figure.objects.filter(path="figures/extra.png").exists()
     assert "/figures/extra.png" in "".join(
-        IMG.findall(Client().get("/preview/").content.decode())
+        IMG.findall(Client().get(preview_url()).content.decode())
     )
 
     Manuscript.objects.all().delete()

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sections import exporting, importing, releases, revisions
 from sections.models import Citation, Reference
 from tests.conftest import IN_CI
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 from tests.test_preview import reading_text
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
@@ -62,7 +62,7 @@ def assert_numbered(page: str) -> None:
 def test_the_sample_numbers_figures_tables_and_equations_on_the_public_page(
     client, sample
 ):
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
 
     assert_numbered(page)
     # The figure's caption is Markdown, its citation numbered like any other.
@@ -93,7 +93,7 @@ def test_the_editor_preview_and_a_version_number_them_in_the_manuscript(
     assert 'As in Figure <a class="xref" href="#fig:overview">1</a>.' in preview
 
     release = releases.publish(sample, name="v1.0", note="", by=maintainer)
-    assert_numbered(client.get(reverse("sections:release", args=[release.name])).text)
+    assert_numbered(client.get(release.get_absolute_url()).text)
 
 
 def test_the_standalone_html_that_is_also_printed_holds_numbers_and_mathml(sample):
@@ -135,7 +135,7 @@ def test_an_edit_renumbers_the_figures_after_it_in_other_sections(
         overwrite=True,
     )
 
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
 
     assert '<span class="label-number">Figure 1:</span> A new first figure.' in page
     assert 'Figure <a class="xref" href="#fig:overview">2</a>' in page
@@ -156,7 +156,7 @@ def test_captions_before_tables_linked_figures_and_unlabelled_figures(client, db
         ),
     )
 
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
 
     assert (
         '<table id="tbl:sizes"><caption><span class="label-number">Table 1:</span> '
@@ -196,7 +196,7 @@ def test_clever_and_protected_references_read_as_pandoc_xnos_writes_them(client,
         ),
     )
 
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
 
     fig = '<a class="xref" href="#fig:a">'
     assert f"<p>{fig}Fig.\u00a01</a> shows it; as {fig}fig.\u00a01</a> and " in page
@@ -219,7 +219,7 @@ def test_written_text_that_is_not_math_or_a_label_stays_as_written(client, db):
         ),
     )
 
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
     text = reading_text(page)
 
     assert "costs $5 and a second one $10, so $15 in all." in text
@@ -260,7 +260,7 @@ def test_hostile_tex_saved_through_the_editor_is_harmless(
             "body": f"Inline ${tex}$ and display\n\n$${tex}$$ {{#eq:bad}}\n\nAfter.",
         },
     )
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
 
     assert response.status_code == 302
     assert time.monotonic() - started < 10

@@ -125,9 +125,7 @@ def test_an_import_nesting_lists_too_deep_is_refused_whole(db, tmp_path):
     assert not Revision.objects.exists()
 
 
-def test_a_stored_text_nested_too_deep_shows_as_plain_text(
-    contributor_client, section
-):
+def test_a_stored_text_nested_too_deep_shows_as_plain_text(contributor_client, section):
     # Stored before saves refused it (or by a script): the page still opens.
     section.body = "Kept [@doi:10.1/kept].\n\n" + nested_list(300)
     section.save(update_fields=["body"])
@@ -138,3 +136,18 @@ def test_a_stored_text_nested_too_deep_shows_as_plain_text(
     assert "it is shown as plain text" in page.text
     assert "level 299" in page.text
     assert 'href="#ref-1"' in page.text  # its citation is still numbered
+
+
+def test_a_text_nested_too_deep_leaves_the_next_ones_html_intact(
+    contributor_client, section
+):
+    section.body = nested_list(300)
+    section.save(update_fields=["body"])
+    assert contributor_client.get(section.get_absolute_url()).status_code == 200
+    after = make_section(
+        section.manuscript, "After", body='<img src="//cdn.example.org/a.png" alt="A">'
+    )
+
+    page = contributor_client.get(after.get_absolute_url()).text
+
+    assert 'src="/media-proxy/' in page

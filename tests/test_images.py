@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_manuscript, make_section, png
+from tests.factories import make_manuscript, make_section, png, preview_url
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def image_host(httpserver, settings):
 
 
 def proxied_sources(client: Client) -> list[str]:
-    page = client.get("/preview/").content.decode()
+    page = client.get(preview_url()).content.decode()
     return re.findall(r'<img[^>]*\ssrc="([^"]+)"', page)
 
 
@@ -39,7 +39,7 @@ def test_an_outside_image_is_served_by_the_app_without_the_readers_identity(
 
     [src] = proxied_sources(Client())
     assert src.startswith("/media-proxy/")
-    assert outside not in Client().get("/preview/").content.decode()
+    assert outside not in Client().get(preview_url()).content.decode()
 
     # A signed-in reader with a session cookie, coming from the preview.
     response = contributor_client.get(src, HTTP_REFERER="http://testserver/preview/")
@@ -168,6 +168,6 @@ def test_an_image_on_a_private_address_is_not_fetched(db, httpserver, client):
 
 def test_the_pages_policy_allows_images_from_the_app_only(db, client):
     make_section(make_manuscript("Illustrated review"), "Intro", body="Text.")
-    policy = client.get("/preview/").headers["Content-Security-Policy"]
+    policy = client.get(preview_url()).headers["Content-Security-Policy"]
     [images] = [part for part in policy.split("; ") if part.startswith("img-src")]
     assert images.split() == ["img-src", "'self'", "data:"]

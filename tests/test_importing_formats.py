@@ -11,6 +11,7 @@ import pytest
 from sections import importing
 from sections.exceptions import ImportRejected
 from sections.models import Contributor, Manuscript, Reference
+from tests.factories import preview_url
 
 MARKDOWN = textwrap.dedent(
     """\
@@ -157,7 +158,7 @@ def test_manubot_manual_records_are_cleaned_as_fetched_ones_are(db, tmp_path, cl
     )
     importing.import_path(root)
 
-    page = client.get("/preview/").content.decode()
+    page = client.get(preview_url()).content.decode()
     bibliography = html.unescape(page[page.index('id="references"') :])
 
     assert "Meeting notes" in bibliography

@@ -15,7 +15,7 @@ from django.urls import reverse
 from sections import figures, importing, releases, rendering
 from sections.models import Section, TodoItem
 from sections.scholarly.attributes import PAGE_IDS
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -82,10 +82,8 @@ def pages_of(sample, client, contributor_client, maintainer) -> dict[str, str]:
     )
     assert live.status_code == 200
     return {
-        "public page": client.get(reverse("sections:preview")).text,
-        "published version": client.get(
-            reverse("sections:release", args=[release.name])
-        ).text,
+        "public page": client.get(preview_url()).text,
+        "published version": client.get(release.get_absolute_url()).text,
         "live preview": live.text,
     }
 
@@ -262,7 +260,7 @@ def test_heading_attributes_are_kept_apart_and_exported_as_written(
 def test_the_bibliography_goes_where_manubot_places_it_and_follows_new_citations(
     sample, client, contributor_client, django_capture_on_commit_callbacks
 ):
-    page = Page(client.get(reverse("sections:preview")).text)
+    page = Page(client.get(preview_url()).text)
     (placed,) = page.find("div", id="refs")
     assert placed[1].startswith("LeCun, Y., Bengio, Y. & Hinton, G. Deep learning.")
     # Under the back matter's own "References" heading, and no second one.
@@ -286,6 +284,6 @@ def test_the_bibliography_goes_where_manubot_places_it_and_follows_new_citations
                 "body": f"{methods.body}\n\nAs reviewed before [@doi:10.1000/new].",
             },
         )
-    page = Page(client.get(reverse("sections:preview")).text)
+    page = Page(client.get(preview_url()).text)
     (placed,) = page.find("div", id="refs")
     assert "doi:10.1000/new" in placed[1]

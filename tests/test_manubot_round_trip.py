@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from sections.models import Manuscript, Reference, Section, SourceFile
+from tests.factories import preview_url
 from tests.test_authors import posted
 
 SAMPLE = Path(__file__).parent / "fixtures" / "manubot-sample"
@@ -63,7 +64,7 @@ def test_text_before_the_first_heading_is_a_section_without_one(
     outline = contributor_client.get(reverse("sections:home")).content.decode()
     assert "00.front-matter.md (no heading)" in outline
     assert "Front matter" not in outline
-    preview = client.get(reverse("sections:preview")).content.decode()
+    preview = client.get(preview_url()).content.decode()
     section = re.search(rf'<section [^>]*id="{front.slug}">(.{{0,40}})', preview, re.S)
     assert not section.group(1).startswith("<h")
     # The editor saves it without inventing a heading.
@@ -192,7 +193,7 @@ def test_tag_definitions_stay_in_the_back_matter_unseen_and_uncited(
     assert not back.citations.exists()
     tag = manuscript.references.get(key="tag:Hinton2006")
     assert tag.alias_of.key == "doi:10.1126/science.1127647"
-    preview = client.get(reverse("sections:preview")).content.decode()
+    preview = client.get(preview_url()).content.decode()
     assert "]: doi:10.1126" not in preview
     assert "Unused2019" not in preview
     assert "1901.00001" not in preview
@@ -230,7 +231,7 @@ def test_offline_the_snapshot_supplies_metadata_by_standard_id(db, client):
         "pmcid:PMC4709937",
     ]
     assert [works[key].state for key in waiting] == [Reference.State.PENDING] * 3
-    preview = client.get(reverse("sections:preview")).content.decode()
+    preview = client.get(preview_url()).content.decode()
     bibliography = preview[preview.index('id="refs"') :]
     for title in [
         "Deep learning",

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sections import templating
 from sections.models import Contributor, Manuscript, Reference, Section, SectionRender
+from tests.factories import preview_url
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 TEMPLATE_MARKS = ("{%", "{{", "{##", "%}", "}}")
@@ -41,7 +42,7 @@ def page_url(target: Section, name: str) -> str:
 
 
 def public_page(client) -> str:
-    response = client.get(reverse("sections:preview"))
+    response = client.get(preview_url())
     assert response.status_code == 200
     return response.text
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from sections import outline, revisions, selectors
 from sections.models import Manuscript, Section
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 
 
 @pytest.fixture
@@ -281,14 +281,14 @@ def test_removing_or_restoring_twice_is_refused(book, maintainer):
 def test_removing_hides_a_section_and_its_subsections_until_restored(
     book, maintainer_client, client: Client, django_capture_on_commit_callbacks
 ):
-    assert 'id="a2a"' in client.get("/preview/").text
+    assert 'id="a2a"' in client.get(preview_url()).text
     a2 = get(book, "A2")
     with django_capture_on_commit_callbacks(execute=True):
         response = maintainer_client.post(url_of(a2, "sections:section-remove"))
     assert response.status_code == 302
     assert outline_of(book) == ["A", "  A1", "B", "C"]
     assert a2.revisions.count() == get(book, "A2a").revisions.count() == 0
-    preview = client.get("/preview/").text
+    preview = client.get(preview_url()).text
     assert 'id="a1"' in preview
     assert 'id="a2"' not in preview
     assert 'id="a2a"' not in preview
@@ -303,7 +303,7 @@ def test_removing_hides_a_section_and_its_subsections_until_restored(
     with django_capture_on_commit_callbacks(execute=True):
         maintainer_client.post(url_of(a2, "sections:section-restore"))
     assert outline_of(book) == BOOK
-    assert 'id="a2a"' in client.get("/preview/").text
+    assert 'id="a2a"' in client.get(preview_url()).text
     assert "Removed sections" not in maintainer_client.get("/").text
 
 
@@ -314,7 +314,7 @@ def test_a_moved_section_moves_in_the_preview(
         maintainer_client.post(
             url_of(get(book, "C"), "sections:section-move"), {"direction": "up"}
         )
-    preview = client.get("/preview/").text
+    preview = client.get(preview_url()).text
     assert preview.index('id="c"') < preview.index('id="b"')
 
 
@@ -432,12 +432,12 @@ def test_hiding_a_section_takes_it_out_of_the_public_preview_at_once(
     book, maintainer_client, client: Client, django_capture_on_commit_callbacks
 ):
     b = get(book, "B")
-    assert 'id="b"' in client.get("/preview/").text  # assembled before the change
+    assert 'id="b"' in client.get(preview_url()).text  # assembled before the change
     visibility = url_of(b, "sections:section-visibility")
     with django_capture_on_commit_callbacks(execute=True):
         response = maintainer_client.post(visibility, {"hidden": "on"})
     assert response.status_code == 302
-    preview = client.get("/preview/").text
+    preview = client.get(preview_url()).text
     assert 'id="b"' not in preview
     assert 'id="c"' in preview
     feed = maintainer_client.get(reverse("sections:activity", args=[book.slug])).text
@@ -445,22 +445,22 @@ def test_hiding_a_section_takes_it_out_of_the_public_preview_at_once(
 
     with django_capture_on_commit_callbacks(execute=True):
         maintainer_client.post(visibility, {})
-    assert 'id="b"' in client.get("/preview/").text
+    assert 'id="b"' in client.get(preview_url()).text
 
 
 def test_hiding_a_section_hides_its_subsections_from_the_public_too(
     book, maintainer_client, client: Client, django_capture_on_commit_callbacks
 ):
     Section.objects.filter(pk=get(book, "A2a").pk).update(body="Quokkas thrive.")
-    assert "Quokkas thrive." in client.get("/preview/").text
-    search = reverse("sections:public-search")
+    assert "Quokkas thrive." in client.get(preview_url()).text
+    search = reverse("sections:public-search", args=[book.slug])
     assert "A2a" in client.get(search, {"q": "quokkas"}).text
 
     with django_capture_on_commit_callbacks(execute=True):
         maintainer_client.post(
             url_of(get(book, "A"), "sections:section-visibility"), {"hidden": "on"}
         )
-    preview = client.get("/preview/").text
+    preview = client.get(preview_url()).text
     for below_a in ['id="a"', 'id="a1"', 'id="a2"', 'id="a2a"', "Quokkas thrive."]:
         assert below_a not in preview
     assert 'id="b"' in preview
@@ -477,7 +477,7 @@ def test_a_manuscripts_settings_changed_in_the_admin_reach_the_preview_at_once(
     Section.objects.filter(pk=get(book, "C").pk).update(
         body="Text. TODO: add a figure here."
     )
-    page = client.get("/preview/").text  # assembled before the change
+    page = client.get(preview_url()).text  # assembled before the change
     assert "TODO: add a figure" not in page
     change = reverse("admin:sections_manuscript_change", args=[book.pk])
     with django_capture_on_commit_callbacks(execute=True):
@@ -490,7 +490,7 @@ def test_a_manuscripts_settings_changed_in_the_admin_reach_the_preview_at_once(
             },
         )
     assert response.status_code == 302
-    page = client.get("/preview/").text
+    page = client.get(preview_url()).text
     assert "A renamed book" in page
     assert "TODO: add a figure here." in page
     book.refresh_from_db()

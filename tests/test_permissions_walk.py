@@ -25,6 +25,14 @@ PUBLIC = {
     # session).
     "activity-atom-private",
 }
+# Public addresses from before each manuscript had its own: a permanent redirect to
+# the first manuscript's, for everyone.
+OLD_ADDRESSES = {
+    "old-preview",
+    "old-public-search",
+    "old-release",
+    "old-release-compare",
+}
 MAINTAINERS_ONLY = {
     "section-visibility",
     "references-retry-failed",
@@ -46,7 +54,7 @@ MAINTAINERS_ONLY = {
 }
 # Someone else's claim and comment: theirs to change, or a maintainer's.
 OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
-READ_ONLY = {
+READ_ONLY = OLD_ADDRESSES | {
     "home",
     "healthz",
     "preview",
@@ -140,6 +148,8 @@ def test_the_public_reads_only_public_pages(client: Client, world):
         response = client.get(url)
         if name in PUBLIC:
             assert response.status_code == 200, name
+        elif name in OLD_ADDRESSES:
+            assert response.status_code == 301, name
         elif name in READ_ONLY | BOTH | MAINTAINER_PAGES:
             assert response.status_code == 302, name
             assert response.url.startswith(login), name
@@ -162,6 +172,8 @@ def test_each_role_gets_what_it_may_and_a_403_for_the_rest(role, world, request)
             assert client.get(url).status_code == (200 if allowed else 403), name
             status = client.post(url).status_code
             assert status in ({422} if allowed else {403}), (name, status)
+        elif name in OLD_ADDRESSES:
+            assert client.get(url).status_code == 301, name
         elif name in READ_ONLY | BOTH:
             assert client.get(url).status_code == 200, name
         else:

@@ -7,12 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 
 from sections import assembly, rendering, revisions
 from sections.citations import records
 from sections.models import ManuscriptRender, Reference, SectionRender
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 
 PUBLIC = ManuscriptRender.Audience.PUBLIC
 CONTRIBUTORS = ManuscriptRender.Audience.CONTRIBUTORS
@@ -111,7 +110,7 @@ def test_hidden_sections_and_their_citations_stay_out_of_the_public_preview(smal
 
 
 def test_seed_preview_reads_like_the_review(client: Client, seed):
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
     body = page[page.index('<main id="main"') :]
     assert "Deep Learning, Genomics, and Precision Medicine" in page
     assert "TODO" not in body
@@ -141,11 +140,12 @@ def test_seed_preview_reads_like_the_review(client: Client, seed):
 def test_preview_answers_304_until_an_edit_changes_it(
     client: Client, seed, contributor, django_capture_on_commit_callbacks
 ):
-    first = client.get("/preview/")
+    first = client.get(preview_url())
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
-    assert client.get("/preview/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get(preview_url(), HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert (
-        client.get("/preview/", HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
+        client.get(preview_url(), HTTP_IF_MODIFIED_SINCE=last_modified).status_code
+        == 304
     )
 
     section = seed.sections.get(title="Patient Treatment")
@@ -156,7 +156,7 @@ def test_preview_answers_304_until_an_edit_changes_it(
             by=contributor,
             overwrite=True,
         )
-    after = client.get("/preview/", HTTP_IF_NONE_MATCH=etag)
+    after = client.get(preview_url(), HTTP_IF_NONE_MATCH=etag)
     assert after.status_code == 200
     assert "A new closing thought." in after.text
     assert after.headers["ETag"] != etag
@@ -204,7 +204,7 @@ def reading_text(page: str) -> str:
 
 
 def test_the_text_after_an_inline_note_is_public_and_the_note_is_not(client, seed):
-    text = reading_text(client.get(reverse("sections:preview")).text)
+    text = reading_text(client.get(preview_url()).text)
     assert (
         "Metagenomics (which refers to the study of genetic material, 16S rRNA "
         "and/or whole-genome shotgun DNA, from microbial communities) has "
@@ -220,7 +220,7 @@ def test_the_text_after_an_inline_note_is_public_and_the_note_is_not(client, see
 
 
 def test_a_number_missing_from_the_reference_list_reads_as_missing(client, seed):
-    page = client.get(reverse("sections:preview")).text
+    page = client.get(preview_url()).text
     text = reading_text(page)
     assert "to cluster breast cancer patients [missing reference 14]." in text
     assert "patients [14]" not in text

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from sections import references, releases, revisions
 from sections.models import Activity, Reference, Release
+from tests.factories import preview_url
 
 CLOSING = "A new closing thought about treatment."
 REF_KEY = "doi:10.1371/journal.pbio.1002195"
@@ -46,20 +47,20 @@ def v1(seed, maintainer) -> Release:
 def test_a_release_keeps_its_text_and_bibliography_while_the_draft_moves_on(
     client: Client, seed, v1, maintainer, django_capture_on_commit_callbacks
 ):
-    frozen = client.get("/v/v1.0/")
+    frozen = client.get(v1.get_absolute_url())
     assert frozen.status_code == 200
     assert "Schmidhuber" in frozen.text
     edit_draft(seed, maintainer, django_capture_on_commit_callbacks)
 
-    preview = client.get("/preview/").text
+    preview = client.get(preview_url()).text
     assert CLOSING in preview
     assert "A retitled paper on open science" in preview
-    release = client.get("/v/v1.0/")
+    release = client.get(v1.get_absolute_url())
     assert release.text == frozen.text
     assert CLOSING not in release.text
     assert "A retitled paper on open science" not in release.text
     assert "Version v1.0" in release.text
-    assert 'href="/preview/"' in release.text
+    assert f'href="{preview_url(seed)}"' in release.text
     assert "TODO" not in release.text[release.text.index('<main id="main"') :]
 
 
@@ -73,18 +74,18 @@ def test_publishing_freezes_the_public_render_and_records_who(seed, v1, maintain
     assert '<ol class="bibliography">' in v1.bibliography_html
     entry = Activity.objects.get(manuscript=seed, kind=Activity.Kind.STRUCTURE)
     assert entry.summary.endswith("published v1.0")
-    assert entry.url == "/v/v1.0/"
+    assert entry.url == f"/v/{seed.slug}/v1.0/"
     assert v1.published_by.user == maintainer
 
 
 def test_the_preview_lists_each_version_with_its_date(client: Client, seed, maintainer):
-    first = client.get("/preview/")
+    first = client.get(preview_url())
     assert "v1.0" not in first.text
     release = releases.publish(seed, name="v1.0", note="", by=maintainer)
     # The cached page and its ETag both move on when a version is published.
-    again = client.get("/preview/", HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    again = client.get(preview_url(), HTTP_IF_NONE_MATCH=first.headers["ETag"])
     assert again.status_code == 200
-    assert 'href="/v/v1.0/">v1.0</a>' in again.text
+    assert f'href="/v/{seed.slug}/v1.0/">v1.0</a>' in again.text
     assert release.published_at.strftime("%Y-%m-%d") in again.text
 
 
@@ -97,7 +98,7 @@ def test_comparing_with_the_draft_shows_the_changed_words_to_contributors(
     django_capture_on_commit_callbacks,
 ):
     edit_draft(seed, maintainer, django_capture_on_commit_callbacks)
-    url = reverse("sections:release-compare", args=["v1.0"]) + "?with=draft"
+    url = reverse("sections:release-compare", args=[seed.slug, "v1.0"]) + "?with=draft"
     anonymous = client.get(url)
     assert anonymous.status_code == 302
     assert anonymous.url.startswith(reverse("account_login"))
@@ -118,16 +119,18 @@ def test_comparing_two_releases_is_public(
 ):
     edit_draft(seed, maintainer, django_capture_on_commit_callbacks)
     releases.publish(seed, name="v1.1", note="", by=maintainer)
-    page = client.get(reverse("sections:release-compare", args=["v1.0"]) + "?with=v1.1")
+    page = client.get(
+        reverse("sections:release-compare", args=[seed.slug, "v1.0"]) + "?with=v1.1"
+    )
     assert page.status_code == 200
     assert "From v1.0 to v1.1" in page.text
     assert "closing thought about treatment" in page.text
     assert '<details class="section-change unchanged' in page.text
     unknown = client.get(
-        reverse("sections:release-compare", args=["v1.0"]) + "?with=v9"
+        reverse("sections:release-compare", args=[seed.slug, "v1.0"]) + "?with=v9"
     )
     assert unknown.status_code == 404
-    picker = client.get(reverse("sections:release-compare", args=["v1.0"]))
+    picker = client.get(reverse("sections:release-compare", args=[seed.slug, "v1.0"]))
     assert picker.status_code == 200
     assert '<option value="v1.1">' in picker.text
 
@@ -154,7 +157,9 @@ def test_compare_matches_sections_by_slug():
     assert ("added", "New") in changes[2].body_diff
 
 
-@pytest.mark.parametrize("name", ["v1.0", "", "has space", ".v1", "draft", "x" * 51])
+@pytest.mark.parametrize(
+    "name", ["v1.0", "", "has space", ".v1", "draft", "compare", "x" * 51]
+)
 def test_a_taken_or_invalid_name_is_refused(seed, v1, maintainer, name):
     with pytest.raises(releases.ReleaseRejected) as refused:
         releases.publish(seed, name=name, note="", by=maintainer)
@@ -169,7 +174,7 @@ def test_publishing_from_the_page(maintainer_client: Client, seed):
     assert response.url == reverse("sections:releases", args=[seed.slug])
     listing = maintainer_client.get(response.url)
     assert "Published v1.0." in listing.text
-    assert 'href="/v/v1.0/"' in listing.text
+    assert f'href="/v/{seed.slug}/v1.0/"' in listing.text
     again = maintainer_client.post(url, {"name": "v1.0"})
     assert again.status_code == 422
     assert "already has a version named v1.0" in again.text
@@ -199,13 +204,15 @@ def test_contributors_read_the_versions_but_only_maintainers_publish(
 
 
 def test_a_release_answers_304_and_may_be_kept_for_good(client: Client, v1):
-    first = client.get("/v/v1.0/")
+    url = v1.get_absolute_url()
+    first = client.get(url)
     assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     etag = first.headers["ETag"]
-    assert client.get("/v/v1.0/", HTTP_IF_NONE_MATCH=etag).status_code == 304
-    assert client.get("/v/v1.0/", HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
 
 
-def test_an_unknown_version_is_404(client: Client, v1):
-    assert client.get("/v/v2.0/").status_code == 404
-    assert client.get("/v/v2.0/compare/?with=v1.0").status_code == 404
+def test_an_unknown_version_is_404(client: Client, seed, v1):
+    assert client.get(f"/v/{seed.slug}/v2.0/").status_code == 404
+    assert client.get(f"/v/{seed.slug}/v2.0/compare/?with=v1.0").status_code == 404
+    assert client.get("/v/no-such-review/v1.0/").status_code == 404

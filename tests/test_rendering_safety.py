@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from sections import rendering
-from tests.factories import make_manuscript, make_section
+from tests.factories import make_manuscript, make_section, preview_url
 
 CORPUS = (Path(__file__).resolve().parent / "fixtures" / "hostile.md").read_text()
 # What our renderer itself adds around notes and missing citations.
@@ -113,7 +113,7 @@ def test_a_note_inside_an_attribute_cannot_turn_text_into_attributes(
     assert saved.status_code == 302
 
     pages = {
-        "public preview": client.get(reverse("sections:preview")).text,
+        "public preview": client.get(preview_url()).text,
         "standalone HTML": contributor_client.get(
             reverse("sections:export", args=[manuscript.slug, "html"])
         ).content.decode(),

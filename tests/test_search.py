@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from sections import comments, revisions, search
 from sections.models import Section, TodoItem
+from tests.factories import preview_url
 
 
 def kinds_of(hits) -> set[str]:
@@ -205,18 +206,20 @@ def test_anonymous_gets_the_public_search_but_not_the_contributors_one(
     private = client.get(reverse("sections:search", args=[seed.slug]), {"q": "Faraggi"})
     assert private.status_code == 302
     assert private.url.startswith(reverse("account_login"))
-    public = client.get(reverse("sections:public-search"), {"q": "Faraggi"})
+    public = client.get(
+        reverse("sections:public-search", args=[seed.slug]), {"q": "Faraggi"}
+    )
     assert public.status_code == 200
     assert [hit.kind for hit in public.context["hits"]] == ["section"]
-    assert public.context["hits"][0].url.startswith(reverse("sections:preview"))
+    assert public.context["hits"][0].url.startswith(preview_url())
 
 
 def test_the_preview_and_the_outline_have_a_search_box(
     client: Client, seed, contributor_client: Client
 ):
     assert (
-        reverse("sections:public-search")
-        in client.get(reverse("sections:preview")).content.decode()
+        reverse("sections:public-search", args=[seed.slug])
+        in client.get(preview_url()).content.decode()
     )
     assert (
         reverse("sections:search", args=[seed.slug])

@@ -8,6 +8,7 @@ from pathlib import Path
 from bench.manuscript import generate, shape
 from sections import importing
 from sections.models import FormattedEntry, Reference
+from tests.factories import preview_url
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "manubot-sample"
 
@@ -17,7 +18,7 @@ def test_only_cited_works_get_bibliography_entries(
 ):
     with django_capture_on_commit_callbacks(execute=True):  # the import's render task
         manuscript = importing.import_path(SAMPLE, format="manubot").manuscript
-    page = client.get("/preview/").content.decode()
+    page = client.get(preview_url()).content.decode()
     # A work from manual-references.json, listed with its metadata.
     assert "A model zoo for single-cell analysis" in page
     cited = Reference.objects.filter(

@@ -52,7 +52,7 @@ def figure(
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     # Shared caches may keep what the public may see; the rest stays the reader's.
-    is_public = permissions.figures_are_public(figure_.manuscript)
+    is_public = permissions.is_public(figure_.manuscript)
     audience = "public" if is_public else "private"
     response["Cache-Control"] = f"{audience}, max-age={FOREVER}, immutable"
     response["X-Content-Type-Options"] = "nosniff"

@@ -21,7 +21,7 @@ from sections.models import Section
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not permissions.is_contributor(request.user):
-        manuscripts = list(selectors.manuscripts_for_home())
+        manuscripts = selectors.welcome_manuscripts(request.user)
         return render(request, "sections/welcome.html", {"manuscripts": manuscripts})
     return render(
         request,

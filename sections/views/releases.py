@@ -16,10 +16,12 @@ from sections.forms import ReleaseCompareForm, ReleaseForm
 from sections.models import Manuscript, Release
 
 
-def _release(request: HttpRequest, name: str) -> Release:
-    """The release /v/<name>/ serves, looked up once per request; 404 if none."""
+def _release(request: HttpRequest, manuscript: str, name: str) -> Release:
+    """The release /v/<manuscript>/<name>/ serves, looked up once per request; 404
+    if none, or if the user may not read the manuscript's public pages."""
     if not hasattr(request, "release"):
-        release_ = releases.named(name)
+        manuscript_ = permissions.get_public_manuscript(request.user, manuscript)
+        release_ = releases.named(manuscript_, name)
         if release_ is None:
             raise Http404("No such version.")
         request.release = release_
@@ -27,10 +29,14 @@ def _release(request: HttpRequest, name: str) -> Release:
 
 
 @require_GET
-@condition(etag_func=lambda request, name: releases.etag(_release(request, name)))
-def release_page(request: HttpRequest, name: str) -> HttpResponse:
-    """A published version: frozen, public, and the same for everyone forever."""
-    release_ = _release(request, name)
+@condition(
+    etag_func=lambda request, manuscript, name: releases.etag(
+        _release(request, manuscript, name)
+    )
+)
+def release_page(request: HttpRequest, manuscript: str, name: str) -> HttpResponse:
+    """A published version: frozen, and the same for everyone forever."""
+    release_ = _release(request, manuscript, name)
     page = render_to_string(
         "sections/release.html",
         {
@@ -43,15 +49,19 @@ def release_page(request: HttpRequest, name: str) -> HttpResponse:
         },
     )
     response = HttpResponse(page)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Shared caches may keep a public manuscript's versions; the rest stays the
+    # reader's.
+    is_public = permissions.is_public(release_.manuscript)
+    audience = "public" if is_public else "private"
+    response.headers["Cache-Control"] = f"{audience}, max-age=31536000, immutable"
     return response
 
 
 @require_GET
-def release_compare(request: HttpRequest, name: str) -> HttpResponse:
+def release_compare(request: HttpRequest, manuscript: str, name: str) -> HttpResponse:
     """A release against another, or against the working draft (contributors only:
     the draft holds unpublished text)."""
-    release_ = _release(request, name)
+    release_ = _release(request, manuscript, name)
     form = ReleaseCompareForm(request.GET or None)
     context = {
         "release": release_,
@@ -69,7 +79,7 @@ def release_compare(request: HttpRequest, name: str) -> HttpResponse:
             return redirect_to_login(request.get_full_path())
         newer = releases.draft_sections(release_.manuscript)
     else:
-        other = releases.named(other_name)
+        other = releases.named(release_.manuscript, other_name)
         if other is None:
             raise Http404("No such version.")
         context["other"] = other

@@ -1,9 +1,9 @@
-"""Search: contributors' search of a manuscript, and the public preview's."""
+"""Search: contributors' search of a manuscript, and the search of its public preview."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -41,11 +41,10 @@ def search(request: HttpRequest, manuscript: str) -> HttpResponse:
 
 
 @require_GET
-def public_search(request: HttpRequest) -> HttpResponse:
-    """The public preview's text only: no sign-in, no hidden sections, no notes."""
-    manuscript_ = search_.preview_manuscript()
-    if manuscript_ is None:
-        raise Http404("No manuscript yet.")
+def public_search(request: HttpRequest, manuscript: str) -> HttpResponse:
+    """A manuscript's public preview's text only: no sign-in, no hidden sections, no
+    notes."""
+    manuscript_ = permissions.get_public_manuscript(request.user, manuscript)
     form = PublicSearchForm(request.GET)
     hits = (
         search_.search(manuscript_, form.cleaned_data["q"], public_only=True)

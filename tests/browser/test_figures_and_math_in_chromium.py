@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sections import importing
+from tests.factories import preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +25,7 @@ def test_a_cross_reference_leads_to_its_figure_and_the_math_is_typeset(
     for width in (390, 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
         # No figure, table or equation is wider than the screen.
         overflowing = page.evaluate(
             """width => [...document.querySelectorAll(

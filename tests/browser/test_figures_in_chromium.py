@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from sections import figures
 from tests.browser.conftest import sign_in
-from tests.factories import make_manuscript, make_section, png
+from tests.factories import make_manuscript, make_section, png, preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ def test_the_imported_samples_figures_load_on_the_preview(browser, live_server, 
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
         overview = page.locator("img[src*='/images/overview.svg']")
         expect(overview).to_be_visible()
         overview.scroll_into_view_if_needed()
@@ -161,7 +161,7 @@ def test_a_hostile_svg_runs_no_script_and_requests_nothing(
     page.on("requestfailed", lambda r: failed.append((r.url, r.failure)))
 
     # In the page, through <img>: shown, inert.
-    page.goto(f"{live_server.url}/preview/")
+    page.goto(f"{live_server.url}{preview_url()}")
     image = page.get_by_role("img", name="A red box")
     expect(image).to_be_visible()
     assert image.evaluate("i => i.decode().then(() => i.naturalWidth)") == 200
@@ -191,7 +191,7 @@ def test_a_hostile_svg_runs_no_script_and_requests_nothing(
     assert page.evaluate("document.title") != "script ran"
     assert page.locator("rect").count() == 1  # it is the SVG document, shown
     page.unroute(url)
-    page.goto(f"{live_server.url}/preview/")  # a last round trip after it all
+    page.goto(f"{live_server.url}{preview_url()}")  # a last round trip after it all
 
     # The SVG's own references were stopped by its policy before they left; its
     # scripts never ran, so they asked for nothing at all.

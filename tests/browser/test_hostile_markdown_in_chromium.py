@@ -11,7 +11,7 @@ from django.test import Client
 from sections import assembly
 from sections.citations import records
 from sections.models import ManuscriptRender
-from tests.factories import make_manuscript, make_section, make_user
+from tests.factories import make_manuscript, make_section, make_user, preview_url
 
 CORPUS = (Path(__file__).resolve().parents[1] / "fixtures" / "hostile.md").read_text()
 
@@ -84,7 +84,7 @@ def test_nothing_in_the_hostile_corpus_runs_in_the_public_preview(
     browser, live_server, hostile_manuscript, artifacts
 ):
     page = browser.new_page(bypass_csp=True)
-    assert open_and_watch(page, f"{live_server.url}/preview/") == []
+    assert open_and_watch(page, f"{live_server.url}{preview_url()}") == []
     assert "Hostile <script>" in page.title()
     page.screenshot(path=str(artifacts / "hostile-preview.png"), full_page=True)
     page.close()

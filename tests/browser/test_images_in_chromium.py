@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_manuscript, make_section, png
+from tests.factories import make_manuscript, make_section, png, preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ def test_an_outside_image_shows_on_the_preview_through_the_app(
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
 
         figure = page.get_by_role("img", name="Figure 1: a red rectangle")
         expect(figure).to_be_visible()

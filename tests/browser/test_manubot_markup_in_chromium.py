@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sections import importing
+from tests.factories import preview_url
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "manubot-sample"
 SHOTS = Path("/tmp/shots-markdown")
@@ -25,7 +26,7 @@ def test_a_reader_sees_the_manubot_samples_markup_styled(browser, live_server):
     for width in (390, 1280):
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
         text = page.locator("body").inner_text()
         for syntax in ("]{.", "{.page_break_before", "{height=", ":::", "-->"):
             assert syntax not in text, syntax
@@ -54,7 +55,7 @@ def test_a_reader_sees_the_manubot_samples_markup_styled(browser, live_server):
         footnote.locator("a.footnote-backref").click()
         expect(page.locator("sup:target")).to_have_count(1)
 
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
         page.screenshot(path=str(SHOTS / f"sample-top-{width}.png"))
         note.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"sample-note-{width}.png"))

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.browser.conftest import sign_in
+from tests.factories import preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +36,7 @@ def test_the_front_matter_shows_without_a_heading_and_the_outline_names_its_file
         expect(page.get_by_role("link", name="Front matter")).to_have_count(0)
         page.screenshot(path=str(SHOTS / f"outline-{width}.png"), full_page=True)
 
-        page.goto(f"{live_server.url}/preview/")
+        page.goto(f"{live_server.url}{preview_url()}")
         front = page.locator("section.manuscript-section").first
         expect(front).to_contain_text("Draft notice")
         # No heading of its own: the section starts with its text.

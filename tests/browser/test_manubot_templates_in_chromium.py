@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from sections.models import Manuscript
 from tests.browser.conftest import sign_in
+from tests.factories import preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def test_readers_see_the_templates_output_and_never_the_template(
 ):
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{live_server.url}/preview/")
+    page.goto(f"{live_server.url}{preview_url()}")
 
     front = page.locator("[id='00front-matter']")
     expect(front).to_contain_text(
@@ -109,7 +110,7 @@ def test_a_contributor_breaks_a_template_sees_the_line_and_readers_see_a_blank(
     shoot(page, "section-template-error")
 
     reader = browser.new_context().new_page()
-    reader.goto(f"{live_server.url}/preview/")
+    reader.goto(f"{live_server.url}{preview_url()}")
     section = reader.locator("#author-contributions")
     expect(section).to_contain_text("Everyone helped.")
     expect(section).not_to_contain_text("Template error")

@@ -11,6 +11,7 @@ from sections import importing, permissions, revisions
 from sections.models import Contributor
 from tests.browser.conftest import sign_in
 from tests.conftest import SEED
+from tests.factories import preview_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,11 +55,11 @@ def test_a_published_version_keeps_its_text_and_byline_after_the_draft_moves_on(
 
     reader = browser.new_context()
     public = reader.new_page()
-    public.goto(f"{live_server.url}{reverse('sections:preview')}")
+    public.goto(f"{live_server.url}{preview_url(seed)}")
     expect(public.locator(".byline")).to_contain_text("Casey Greene")
     expect(public.locator("#main")).to_contain_text("Zanzibarian")
     public.get_by_role("link", name="v1.0").click()
-    expect(public).to_have_url(f"{live_server.url}/v/v1.0/")
+    expect(public).to_have_url(f"{live_server.url}/v/{seed.slug}/v1.0/")
     expect(public.locator("h1")).to_have_text(seed.title)
     expect(public.locator(".byline .affiliations")).to_have_text(
         "University of Pennsylvania"
@@ -69,7 +70,7 @@ def test_a_published_version_keeps_its_text_and_byline_after_the_draft_moves_on(
     public.screenshot(path=str(artifacts / "release-v1.0.png"))
 
     # The draft is unpublished text: a contributor compares it with the version.
-    page.goto(f"{live_server.url}/v/v1.0/compare/")
+    page.goto(f"{live_server.url}/v/{seed.slug}/v1.0/compare/")
     page.get_by_label("Compare v1.0 with").select_option(value="draft")
     page.get_by_role("button", name="Compare").click()
     change = page.locator(f"#change-{section.slug}")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.urls import reverse
 
 from sections import contributors, importing, permissions
 from sections.exceptions import ImportRejected
@@ -60,3 +61,5 @@ class Command(BaseCommand):
                 f"(sign in at {settings.SITE_URL}/accounts/login/)"
             )
         )
+        preview = reverse("sections:preview", args=[report.manuscript.slug])
+        self.stdout.write(f"Public preview: {settings.SITE_URL}{preview}")
