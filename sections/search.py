@@ -103,8 +103,9 @@ def search(
 
 
 def preview_manuscript() -> Manuscript | None:
-    """The manuscript /preview/ shows: the site's first (see selectors)."""
-    return Manuscript.objects.order_by("created_at", "pk").first()
+    """The manuscript /preview/ shows: the site's first one not private (see
+    selectors)."""
+    return Manuscript.objects.not_private().order_by("created_at", "pk").first()
 
 
 def query_words(query: str) -> list[str]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sections import figure_views, views
+from sections import figure_views, member_views, views
 
 app_name = "sections"
 
@@ -217,5 +217,49 @@ urlpatterns += [
         "releases/of/<slug:manuscript>/publish/",
         views.publish_release,
         name="release-publish",
+    ),
+]
+
+# Members and settings of a manuscript
+urlpatterns += [
+    path("members/of/<slug:manuscript>/", member_views.members_page, name="members"),
+    path(
+        "members/of/<slug:manuscript>/invite/",
+        member_views.invite,
+        name="members-invite",
+    ),
+    path(
+        "members/of/<slug:manuscript>/join/",
+        member_views.ask_to_join,
+        name="members-join",
+    ),
+    path(
+        "invitations/<int:pk>/revoke/",
+        member_views.revoke_invitation,
+        name="invitation-revoke",
+    ),
+    path(
+        "join-requests/<int:pk>/decide/",
+        member_views.decide_join_request,
+        name="join-request-decide",
+    ),
+    path(
+        "memberships/<int:pk>/role/", member_views.change_role, name="membership-role"
+    ),
+    path(
+        "memberships/<int:pk>/remove/",
+        member_views.remove_member,
+        name="membership-remove",
+    ),
+    path(
+        "settings/of/<slug:manuscript>/",
+        member_views.manuscript_settings,
+        name="manuscript-settings",
+    ),
+    # The emailed link: its token is the invitation (only its digest is stored).
+    path(
+        "invitations/<str:invitation_token>/",
+        member_views.invitation,
+        name="invitation",
     ),
 ]
