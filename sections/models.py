@@ -810,7 +810,7 @@ class Membership(models.Model):
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["manuscript", "role", "user__email"]
+        ordering = ["granted_at", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["manuscript", "user"], name="one_membership_per_user"

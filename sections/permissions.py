@@ -27,7 +27,7 @@ from django.contrib.auth.models import (
     Permission,
 )
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from sections.models import (
@@ -68,23 +68,17 @@ def role_of(user: User, manuscript: Manuscript) -> Role | None:
         return None
     if user.is_superuser:
         return Role.MAINTAINER
-    # Cached on the user object: a page asks several times per request (request.user
-    # is loaded afresh for each request). sections.members forgets it on a change.
-    roles = user.__dict__.setdefault("_manuscript_roles", {})
+    roles = _roles(user)
     if manuscript.pk not in roles:
-        role = (
-            Membership.objects.filter(manuscript=manuscript, user=user)
-            .values_list("role", flat=True)
-            .first()
-        )
-        roles[manuscript.pk] = Role(role) if role else None
-    return roles[manuscript.pk]
+        _load_all_roles(user)
+    return roles.get(manuscript.pk)
 
 
 def forget_roles(user: User) -> None:
     """Drop the roles cached on this user object, after they changed."""
-    user.__dict__.pop("_manuscript_roles", None)
-    user.__dict__.pop("_is_maintainer", None)
+    for cached in ("_manuscript_roles", "_all_roles_loaded"):
+        if hasattr(user, cached):
+            delattr(user, cached)
 
 
 def is_maintainer(user: User) -> bool:
@@ -94,11 +88,58 @@ def is_maintainer(user: User) -> bool:
         return False
     if user.is_superuser:
         return True
-    if "_is_maintainer" not in user.__dict__:
-        user._is_maintainer = Membership.objects.filter(
-            user=user, role=Role.MAINTAINER
-        ).exists()
-    return user._is_maintainer
+    _load_all_roles(user)
+    return Role.MAINTAINER in _roles(user).values()
+
+
+# Roles are cached on the user object: a page asks several times per request, and
+# request.user is loaded afresh for each request. The get_* functions below read the
+# role with the object they fetch (one query for both); any other question loads all
+# of the user's memberships at once (one query per request however many manuscripts
+# a page shows). sections.members forgets them after a change.
+
+
+def _roles(user: AbstractBaseUser) -> dict[int, Role | None]:
+    # Attributes, not user.__dict__: request.user is a lazy object that passes
+    # attribute reads and writes on to the user, but has a __dict__ of its own.
+    if not hasattr(user, "_manuscript_roles"):
+        user._manuscript_roles = {}
+    return user._manuscript_roles
+
+
+def _load_all_roles(user: AbstractBaseUser) -> None:
+    if getattr(user, "_all_roles_loaded", False):
+        return
+    roles = _roles(user)
+    loaded = dict(
+        Membership.objects.filter(user=user)
+        .order_by()
+        .values_list("manuscript_id", "role")
+    )
+    for manuscript_pk in roles.keys() - loaded.keys():
+        roles[manuscript_pk] = None
+    roles.update({pk: Role(role) for pk, role in loaded.items()})
+    user._all_roles_loaded = True
+
+
+def _with_viewer_role(queryset: QuerySet, user: User, manuscript_id: str) -> QuerySet:
+    """The queryset with the user's role in each row's manuscript (at the field path
+    `manuscript_id`) as `viewer_role`, read in the same query."""
+    if not is_contributor(user) or user.is_superuser:
+        return queryset
+    return queryset.annotate(
+        viewer_role=Subquery(
+            Membership.objects.filter(
+                manuscript_id=OuterRef(manuscript_id), user_id=user.pk
+            ).values("role")[:1]
+        )
+    )
+
+
+def _remember_role(user: User, manuscript: Manuscript, row: object) -> None:
+    """Cache the role _with_viewer_role read with `row`."""
+    if hasattr(row, "viewer_role"):
+        _roles(user)[manuscript.pk] = Role(row.viewer_role) if row.viewer_role else None
 
 
 def can_read(user: User, manuscript: Manuscript) -> bool:
@@ -175,9 +216,12 @@ def can_release(user: User, claim: Claim) -> bool:
 def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscript:
     """The manuscript, if the user may read it (404 if missing or private to them,
     403 if not a member of a public one); `moderate`: 403 unless a maintainer."""
-    manuscript = Manuscript.objects.filter(slug=slug).first()
+    manuscript = _with_viewer_role(
+        Manuscript.objects.filter(slug=slug), user, "pk"
+    ).first()
     if manuscript is None:
         raise Http404("No such manuscript.")
+    _remember_role(user, manuscript, manuscript)
     _refuse_reading(user, manuscript, "No such manuscript.")
     if moderate and not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers may do this.")
@@ -208,11 +252,15 @@ def can_see_figures(user: User, manuscript: Manuscript) -> bool:
 
 def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
     """A figure file to serve; 404 alike for none and for one the user may not see."""
-    figure = (
-        Figure.objects.select_related("manuscript", "uploaded_by")
-        .filter(manuscript__slug=manuscript_slug, path=path)
-        .first()
-    )
+    figure = _with_viewer_role(
+        Figure.objects.select_related("manuscript", "uploaded_by").filter(
+            manuscript__slug=manuscript_slug, path=path
+        ),
+        user,
+        "manuscript_id",
+    ).first()
+    if figure is not None:
+        _remember_role(user, figure.manuscript, figure)
     if figure is None or not can_see_figures(user, figure.manuscript):
         raise Http404("No such figure.")
     return figure
@@ -229,13 +277,16 @@ def get_section(
 ) -> Section:
     """The section, if the user may read it; `write`: edit or claim it (authors);
     `comment`: comment on it (reviewers too); `moderate`: maintainers' changes."""
-    section = (
-        Section.objects.select_related("manuscript", "parent")
-        .filter(manuscript__slug=manuscript_slug, slug=slug)
-        .first()
-    )
+    section = _with_viewer_role(
+        Section.objects.select_related("manuscript", "parent").filter(
+            manuscript__slug=manuscript_slug, slug=slug
+        ),
+        user,
+        "manuscript_id",
+    ).first()
     if section is None:
         raise Http404("No such section.")
+    _remember_role(user, section.manuscript, section)
     _refuse_reading(user, section.manuscript, "No such section.")
     if section.removed_at and not can_moderate(user, section.manuscript):
         raise Http404("No such section.")
@@ -249,13 +300,16 @@ def get_section(
 
 
 def _readable_claim(user: User, pk: int) -> Claim:
-    claim = (
-        Claim.objects.select_related("section__manuscript", "contributor")
-        .filter(pk=pk)
-        .first()
-    )
+    claim = _with_viewer_role(
+        Claim.objects.select_related("section__manuscript", "contributor").filter(
+            pk=pk
+        ),
+        user,
+        "section__manuscript_id",
+    ).first()
     if claim is None:
         raise Http404("No such claim.")
+    _remember_role(user, claim.section.manuscript, claim)
     _refuse_reading(user, claim.section.manuscript, "No such claim.")
     return claim
 
@@ -285,11 +339,14 @@ def get_revision(user: User, pk: int, *, write: bool = False) -> Revision:
 
 
 def get_reference(user: User, pk: int, *, moderate: bool = False) -> Reference:
-    reference = (
-        Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk).first()
-    )
+    reference = _with_viewer_role(
+        Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk),
+        user,
+        "manuscript_id",
+    ).first()
     if reference is None:
         raise Http404("No such reference.")
+    _remember_role(user, reference.manuscript, reference)
     _refuse_reading(user, reference.manuscript, "No such reference.")
     if moderate and not can_moderate(user, reference.manuscript):
         raise PermissionDenied("Only maintainers may change references.")
@@ -340,13 +397,14 @@ def get_comment(
     manuscript). `write`: edit or delete it; `discuss`: reply, resolve or reopen its
     thread (reviewers too); `moderate`: maintainers' actions such as making it a
     TODO. A 403 when the user may read but not do that."""
-    comment = (
-        Comment.objects.select_related("section__manuscript", "author")
-        .filter(pk=pk)
-        .first()
-    )
+    comment = _with_viewer_role(
+        Comment.objects.select_related("section__manuscript", "author").filter(pk=pk),
+        user,
+        "section__manuscript_id",
+    ).first()
     if comment is None:
         raise Http404("No such comment.")
+    _remember_role(user, comment.section.manuscript, comment)
     manuscript = comment.section.manuscript
     _refuse_reading(user, manuscript, "No such comment.")
     # Comments on a removed section are as hidden as the section itself.
