@@ -206,6 +206,7 @@ def _members_page(
     join_form: JoinRequestForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    my_role = permissions.role_of(request.user, manuscript)
     can_manage = permissions.can_moderate(request.user, manuscript)
     is_member = permissions.can_read(request.user, manuscript)
     can_ask = permissions.can_ask_to_join(request.user, manuscript)
@@ -217,7 +218,8 @@ def _members_page(
             "manuscript": manuscript,
             # Members see each other; someone outside sees how to ask in.
             "memberships": members.listed(manuscript) if is_member else [],
-            "my_role": permissions.role_of(request.user, manuscript),
+            "my_role": my_role,
+            "my_role_phrase": members.with_article(my_role) if my_role else "",
             "can_manage": can_manage,
             "invitations": members.pending_invitations(manuscript)
             if can_manage
@@ -246,6 +248,7 @@ def _invitation_page(
         "sections/members_invitation.html",
         {
             "invitation": invitation,
+            "role_phrase": members.with_article(invitation.role) if invitation else "",
             "refused": refused,
             "is_signed_in": permissions.is_contributor(request.user),
         },

@@ -66,7 +66,7 @@ def grant(
             membership.role, membership.granted_by = role, by
             membership.granted_at = timezone.now()
             membership.save(update_fields=["role", "granted_by", "granted_at"])
-        _record(manuscript, by=by, summary=f"{_name(user)} is now {_a(role)}")
+        _record(manuscript, by=by, summary=f"{_name(user)} is now {with_article(role)}")
     permissions.forget_roles(user)
     return membership
 
@@ -114,7 +114,7 @@ def invite(
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
-        _record(manuscript, by=by, summary=f"{_name(by)} invited {_a(role)}")
+        _record(manuscript, by=by, summary=f"{_name(by)} invited {with_article(role)}")
         link = settings.SITE_URL.rstrip("/") + reverse(
             "sections:invitation", kwargs={"invitation_token": token}
         )
@@ -184,7 +184,7 @@ def accept(
         _record(
             invitation.manuscript,
             by=user,
-            summary=f"{_name(user)} joined as {_a(membership.role)}, invited by "
+            summary=f"{_name(user)} joined as {with_article(membership.role)}, invited by "
             f"{_name(invitation.invited_by)}",
         )
     permissions.forget_roles(user)
@@ -204,7 +204,7 @@ def revoke(invitation: Invitation, *, by: AbstractBaseUser) -> None:
             _record(
                 invitation.manuscript,
                 by=by,
-                summary=f"{_name(by)} withdrew an invitation to {_a(invitation.role)}",
+                summary=f"{_name(by)} withdrew an invitation to {with_article(invitation.role)}",
             )
 
 
@@ -283,7 +283,7 @@ def decide(
         _record(
             manuscript,
             by=by,
-            summary=f"{_name(by)} let {_name(user)} join as {_a(membership.role)}",
+            summary=f"{_name(by)} let {_name(user)} join as {with_article(membership.role)}",
         )
     permissions.forget_roles(user)
     return membership
@@ -308,7 +308,7 @@ def change_role(
         _record(
             membership.manuscript,
             by=by,
-            summary=f"{_name(by)} made {_name(membership.user)} {_a(role)}",
+            summary=f"{_name(by)} made {_name(membership.user)} {with_article(role)}",
         )
     permissions.forget_roles(membership.user)
     return membership
@@ -379,7 +379,8 @@ def _name(user: AbstractBaseUser | None) -> str:
         return str(contributors.for_user(user))
 
 
-def _a(role: str) -> str:
+def with_article(role: str) -> str:
+    """The role as a sentence names it: "an author", "a reader"."""
     label = Role(role).label.lower()
     return f"an {label}" if label[0] in "aeiou" else f"a {label}"
 
@@ -403,7 +404,7 @@ def _send_invitation(
         subject=f"You are invited to {invitation.manuscript.title}",
         message=(
             f"{_name(by)} invites you to join “{invitation.manuscript.title}” as "
-            f"{_a(invitation.role)}.\n\n"
+            f"{with_article(invitation.role)}.\n\n"
             f"Accept the invitation here (sign in or create an account first):\n"
             f"{link}\n\n"
             f"The link works once, until "
