@@ -375,3 +375,12 @@ def test_the_migration_keeps_everyone_working_who_worked_before(transactional_db
         for manuscript in manuscripts
         for user, role in [("writer", "author"), ("boss", "maintainer")]
     }
+
+
+def test_the_public_front_page_lists_only_public_manuscripts(client: Client, review):
+    make_manuscript("A secret review", visibility="private")
+    make_manuscript("A review by link", visibility="unlisted")
+    page = client.get("/").text
+    assert "A small review" in page
+    assert "A secret review" not in page
+    assert "A review by link" not in page
