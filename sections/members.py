@@ -400,8 +400,11 @@ def _record(
 def _send_invitation(
     invitation: Invitation, *, link: str, by: AbstractBaseUser
 ) -> None:
+    # One line: a title with a line break in it would make the subject a header
+    # Django refuses to send.
+    title = " ".join(invitation.manuscript.title.split())
     send_mail(
-        subject=f"You are invited to {invitation.manuscript.title}",
+        subject=f"You are invited to {title}",
         message=(
             f"{_name(by)} invites you to join “{invitation.manuscript.title}” as "
             f"{with_article(invitation.role)}.\n\n"
