@@ -87,16 +87,32 @@ def test_an_invited_author_joins_from_the_email_and_edits(
     ).to_be_visible()
     outsider.goto(f"{live_server.url}/m/{review.slug}/intro/")
     expect(outsider.get_by_role("heading", name="You may not do this")).to_be_visible()
-    outsider.goto(f"{live_server.url}/members/of/{review.slug}/")
-    expect(outsider.get_by_role("button", name="Ask to join")).to_be_visible()
-    outsider.screenshot(path=artifacts / "members-outsider-1280.png", full_page=True)
+    outsider.get_by_role("link", name="The manuscript’s members").click()
+    outsider.get_by_label("A word to the maintainers").fill("I review folding.")
+    outsider.get_by_role("button", name="Ask to join").click()
+    expect(outsider.get_by_text("You asked to join")).to_be_visible()
+    outsider.set_viewport_size({"width": 390, "height": 900})
+    outsider.screenshot(path=artifacts / "members-outsider-390.png", full_page=True)
 
-    # Made private, the manuscript is not there at all for her.
+    # The maintainer lets her in as a reader: she reads, but has no editor.
+    page.goto(members_page)
+    expect(page.get_by_text("I review folding.")).to_be_visible()
+    page.get_by_label("Role", exact=True).first.select_option("reader")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Approved olga@example.org's request.")).to_be_visible()
+    outsider.goto(f"{live_server.url}/m/{review.slug}/intro/")
+    expect(outsider.locator("article.body")).to_contain_text("Words by the new author.")
+    expect(outsider.get_by_role("link", name="Edit")).to_have_count(0)
+
+    # Made private, the manuscript is not there at all for anyone else.
     page.goto(f"{live_server.url}/settings/of/{review.slug}/")
     page.get_by_label("Private").check()
     page.get_by_role("button", name="Save the settings").click()
     expect(page.get_by_text("Saved the settings.")).to_be_visible()
-    response = outsider.goto(f"{live_server.url}/m/{review.slug}/intro/")
+    _, pat, stranger = sign_in(browser, live_server, "pat@example.org", role=None)
+    response = stranger.goto(f"{live_server.url}/m/{review.slug}/intro/")
     assert response.status == 404
-    for context in (maya, ivan, olga):
+    response = stranger.goto(f"{live_server.url}/members/of/{review.slug}/")
+    assert response.status == 404
+    for context in (maya, ivan, olga, pat):
         context.close()
