@@ -32,7 +32,9 @@ def test_an_invited_author_joins_from_the_email_and_edits(
         browser, live_server, "maya@example.org", role=Role.MAINTAINER
     )
     members_page = f"{live_server.url}/members/of/{review.slug}/"
-    page.goto(members_page)
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Members").click()
+    expect(page.get_by_role("heading", name="Members")).to_be_visible()
     page.get_by_label("Email").fill("ivan@example.org")
     page.get_by_label("Role", exact=True).select_option("author")
     page.get_by_role("button", name="Send the invitation").click()
