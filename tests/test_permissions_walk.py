@@ -6,6 +6,7 @@ the page shows: a 403, or a 404 where the manuscript is private (as if missing).
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -99,6 +100,8 @@ BOTH |= {"invitation"}
 MAINTAINER_PAGES = {"author-list", "manuscript-settings"}
 # What a role needs beyond reading for a write (the rest need an author's role).
 DISCUSSING = {"comment-reply", "comment-resolve", "comment-reopen"}  # reviewers too
+# A new thread ("section-comment") still needs an author: views.post_comment asks
+# get_section(write=True); with comment=True reviewers would start threads too.
 READERS_MAY = {"claim-link"}  # "this is me": anyone who reads the claim
 # Anyone signed in, member or not: their own account, the invitation they hold.
 ANYONE_SIGNED_IN = {"home", "healthz", "my-work", "my-details", "my-feed-reset"}
@@ -154,8 +157,6 @@ def world(request, seed, httpserver, settings, django_capture_on_commit_callback
 
 
 def _token_of_last_invitation() -> str:
-    from django.core import mail
-
     return mail.outbox[-1].body.split("/invitations/")[1].split("/")[0]
 
 
