@@ -384,3 +384,20 @@ def test_the_public_front_page_lists_only_public_manuscripts(client: Client, rev
     assert "A small review" in page
     assert "A secret review" not in page
     assert "A review by link" not in page
+
+
+def test_the_demo_maintainer_maintains_the_seed_and_an_import_makes_no_member(
+    db, settings, outsider, tmp_path
+):
+    settings.DEBUG = True  # the demo account is for development only
+    call_command("load_demo", stdout=StringIO())
+    seed = Manuscript.objects.get()
+    demo = Membership.objects.get(manuscript=seed)
+    assert (demo.user.email, demo.role) == ("maintainer@example.org", Role.MAINTAINER)
+
+    text = tmp_path / "other.md"
+    text.write_text("# Another review\n\n## Intro\n\nWords.\n")
+    call_command("import_manuscript", str(text), format="markdown", stdout=StringIO())
+    imported = Manuscript.objects.exclude(pk=seed.pk).get()
+    assert not imported.memberships.exists()
+    assert permissions.role_of(outsider, imported) is None
