@@ -590,7 +590,8 @@ class ManuscriptSettingsForm(forms.Form):
         choices=Manuscript.Visibility.choices,
         widget=forms.RadioSelect,
         help_text="Public: listed, its preview and versions open to everyone. "
-        "Unlisted: the same pages to whoever has the address. Private: members only.",
+        "Unlisted: not listed; its public pages only for whoever has their address. "
+        "Private: members only.",
     )
     proposals_from = forms.ChoiceField(
         label="Who may propose changes",

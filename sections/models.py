@@ -27,6 +27,11 @@ class ManuscriptQuerySet(models.QuerySet):
         """Manuscripts whose public pages anyone may read (public and unlisted)."""
         return self.exclude(visibility=Manuscript.Visibility.PRIVATE)
 
+    def listed(self) -> ManuscriptQuerySet:
+        """Manuscripts shown to anyone (public): the site's /preview/ and /v/ serve
+        the first; an unlisted one is only for whoever has its own address."""
+        return self.filter(visibility=Manuscript.Visibility.PUBLIC)
+
 
 class Manuscript(models.Model):
     class Visibility(models.TextChoices):

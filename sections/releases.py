@@ -131,7 +131,7 @@ def named(name: str) -> Release | None:
     return (
         Release.objects.filter(name=name)
         .filter(
-            manuscript=Manuscript.objects.not_private()
+            manuscript=Manuscript.objects.listed()
             .order_by("created_at", "pk")
             .values("pk")[:1]
         )
@@ -166,7 +166,7 @@ def site_list_version() -> ListVersion:
     """The version of the site manuscript's release list, in one small query: a
     release published or deleted changes it."""
     row = Release.objects.filter(
-        manuscript=Manuscript.objects.not_private()
+        manuscript=Manuscript.objects.listed()
         .order_by("created_at", "pk")
         .values("pk")[:1]
     ).aggregate(count=Count("pk"), latest_pk=Max("pk"), latest_at=Max("published_at"))

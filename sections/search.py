@@ -103,9 +103,9 @@ def search(
 
 
 def preview_manuscript() -> Manuscript | None:
-    """The manuscript /preview/ shows: the site's first one not private (see
+    """The manuscript /preview/ shows: the site's first public one (see
     selectors)."""
-    return Manuscript.objects.not_private().order_by("created_at", "pk").first()
+    return Manuscript.objects.listed().order_by("created_at", "pk").first()
 
 
 def query_words(query: str) -> list[str]:

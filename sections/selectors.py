@@ -157,10 +157,11 @@ class RenderVersion:
 
 
 def public_render_version() -> RenderVersion | None:
-    """The public render of the manuscript /preview/ shows (the site's first that
-    is not private: a private one has no public pages), in one small query, since every request asks; assembled first if there is none."""
+    """The public render of the manuscript /preview/ shows (the site's first
+    public one: an unlisted or private one is not served there), in one small
+    query, since every request asks; assembled first if there is none."""
     first_manuscript = (
-        Manuscript.objects.not_private().order_by("created_at", "pk").values("pk")[:1]
+        Manuscript.objects.listed().order_by("created_at", "pk").values("pk")[:1]
     )
     row = (
         ManuscriptRender.objects.filter(
@@ -171,9 +172,7 @@ def public_render_version() -> RenderVersion | None:
         .first()
     )
     if row is None:
-        manuscript = (
-            Manuscript.objects.not_private().order_by("created_at", "pk").first()
-        )
+        manuscript = Manuscript.objects.listed().order_by("created_at", "pk").first()
         if manuscript is None:
             return None
         render = assembly.assemble(

@@ -401,3 +401,12 @@ def test_the_demo_maintainer_maintains_the_seed_and_an_import_makes_no_member(
     imported = Manuscript.objects.exclude(pk=seed.pk).get()
     assert not imported.memberships.exists()
     assert permissions.role_of(outsider, imported) is None
+
+
+def test_an_unlisted_manuscript_is_not_the_sites_preview(client: Client, review):
+    review.visibility = Manuscript.Visibility.UNLISTED
+    review.save()
+    assert client.get(url("preview")).status_code == 404
+    listed = make_manuscript("A listed review")
+    make_section(listed, "Intro", body="Listed words.")
+    assert "Listed words." in client.get(url("preview")).text
