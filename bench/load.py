@@ -505,6 +505,7 @@ def _prepare(
     from django.urls import reverse
 
     from sections import contributors, importing, revisions
+    from sections.models import Membership, Role
 
     redis.Redis.from_url(redis_url).flushdb()  # old queues, caches and rate limits
     call_command("migrate", verbosity=0)
@@ -523,6 +524,10 @@ def _prepare(
     )
     for user in users:
         contributors.for_user(user)
+    # Signing up grants nothing: the load's contributors are the seed's authors.
+    Membership.objects.bulk_create(
+        Membership(manuscript=seed, user=user, role=Role.AUTHOR) for user in users
+    )
     sections = list(
         seed.sections.filter(removed_at=None).exclude(body="").order_by("position")
     )

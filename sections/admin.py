@@ -22,7 +22,10 @@ from sections.models import (
     Comment,
     Contributor,
     Figure,
+    Invitation,
+    JoinRequest,
     Manuscript,
+    Membership,
     Mention,
     Reference,
     Revision,
@@ -248,3 +251,32 @@ admin.site.unregister(get_user_model())
 admin.site.unregister(Group)
 admin.site.register(get_user_model(), AccountAdmin)
 admin.site.register(Group, RoleAdmin)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    """Roles change on a manuscript's members page (sections.members logs them)."""
+
+    list_display = ["user", "manuscript", "role", "granted_by", "granted_at"]
+    list_filter = ["role", "manuscript"]
+    search_fields = ["user__email", "manuscript__title"]
+    list_select_related = ["user", "manuscript", "granted_by"]
+    autocomplete_fields = ["manuscript"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    # The token itself is never stored, so nothing here lets anyone accept one.
+    list_display = ["email", "manuscript", "role", "created_at", "expires_at"]
+    list_display += ["accepted_at", "revoked_at"]
+    search_fields = ["email", "manuscript__title"]
+    list_select_related = ["manuscript"]
+    autocomplete_fields = ["manuscript"]
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(ReadOnlyAdmin):
+    list_display = ["user", "manuscript", "created_at", "decided_at", "is_approved"]
+    search_fields = ["user__email", "manuscript__title"]
+    list_select_related = ["user", "manuscript"]
+    autocomplete_fields = ["manuscript"]

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from sections import authors, contributors
-from sections.models import Activity, Contributor, Section, TodoItem
+from sections import authors, contributors, manuscripts
+from sections.models import Activity, Contributor, Manuscript, Role, Section, TodoItem
 from sections.selectors import TodoFilters
 
 
@@ -554,3 +554,52 @@ class FigureUploadForm(forms.Form):
     )
     # Where to go back to: the editor the form sits in, or the figures page.
     next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+# Members and manuscript settings
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.AUTHOR)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class JoinRequestForm(forms.Form):
+    message = forms.CharField(
+        max_length=500,
+        required=False,
+        label="A word to the maintainers (optional)",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. I work on protein folding"}),
+    )
+
+
+class JoinDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("decline", "Decline")]
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.READER, required=False)
+
+
+class ManuscriptSettingsForm(forms.Form):
+    title = forms.CharField(max_length=500)
+    visibility = forms.ChoiceField(
+        choices=Manuscript.Visibility.choices,
+        widget=forms.RadioSelect,
+        help_text="Public: listed, its preview and versions open to everyone. "
+        "Unlisted: not listed; its public pages only for whoever has their address. "
+        "Private: members only.",
+    )
+    proposals_from = forms.ChoiceField(
+        label="Who may propose changes",
+        choices=Manuscript.ProposalsFrom.choices,
+        widget=forms.RadioSelect,
+    )
+    approvals_required = forms.IntegerField(
+        label="Approvals a proposal needs",
+        min_value=1,
+        max_value=manuscripts.MAX_APPROVALS,
+    )

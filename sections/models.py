@@ -24,12 +24,33 @@ from sections.citations.keys import PREFIXES
 
 class ManuscriptQuerySet(models.QuerySet):
     def site_first(self) -> Manuscript | None:
-        """The oldest manuscript (its pk and slug): the one the site's public URLs
-        served before each manuscript had its own, so where those URLs redirect."""
-        return self.order_by("created_at", "pk").only("pk", "slug").first()
+        """The oldest public manuscript (its pk and slug): the one the site's public
+        URLs served before each manuscript had its own, so where those URLs redirect."""
+        return self.listed().order_by("created_at", "pk").only("pk", "slug").first()
+
+    def not_private(self) -> ManuscriptQuerySet:
+        """Manuscripts whose public pages anyone may read (public and unlisted)."""
+        return self.exclude(visibility=Manuscript.Visibility.PRIVATE)
+
+    def listed(self) -> ManuscriptQuerySet:
+        """Manuscripts shown to anyone (public): the site's /preview/ and /v/ serve
+        the first; an unlisted one is only for whoever has its own address."""
+        return self.filter(visibility=Manuscript.Visibility.PUBLIC)
 
 
 class Manuscript(models.Model):
+    class Visibility(models.TextChoices):
+        # Public: listed, its public pages open to all. Unlisted: the same pages to
+        # whoever has the address, never listed. Private: members only; to anyone
+        # else it does not exist (404).
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Private"
+
+    class ProposalsFrom(models.TextChoices):
+        MEMBERS = "members", "Members only (authors, reviewers, maintainers)"
+        SIGNED_IN = "signed_in", "Anyone signed in"
+
     title = models.CharField(max_length=500)
     slug = models.SlugField(max_length=100, unique=True)
     csl_style = models.CharField(
@@ -49,12 +70,32 @@ class Manuscript(models.Model):
     # Every key of an imported Manubot metadata.yaml, as parsed (dates as ISO text):
     # its templates' variables, beside the author list kept in Authorship.
     metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # Public by default, as every manuscript was before roles were per manuscript;
+    # whoever creates one chooses otherwise on its settings page.
+    visibility = models.CharField(
+        max_length=10, choices=Visibility, default=Visibility.PUBLIC
+    )
+    proposals_from = models.CharField(
+        "who may propose changes",
+        max_length=10,
+        choices=ProposalsFrom,
+        default=ProposalsFrom.MEMBERS,
+    )
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1, help_text="Approving reviews a proposal needs before it is accepted."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ManuscriptQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approvals_required__gte=1),
+                name="manuscript_needs_at_least_one_approval",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -756,6 +797,132 @@ class LinkRequest(models.Model):
         return f"{self.user} asks to be {self.contributor}"
 
 
+class Role(models.TextChoices):
+    """What a member may do in one manuscript (sections.permissions decides)."""
+
+    MAINTAINER = "maintainer", "Maintainer"
+    AUTHOR = "author", "Author"
+    REVIEWER = "reviewer", "Reviewer"
+    READER = "reader", "Reader"
+
+
+class Membership(models.Model):
+    """A user's role in one manuscript; no row, no access beyond its public pages."""
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["granted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "user"], name="one_membership_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.manuscript}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self, *, now: datetime | None = None) -> InvitationQuerySet:
+        """Neither accepted, revoked nor expired."""
+        return self.filter(
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+        )
+
+
+class Invitation(models.Model):
+    """An emailed link that makes whoever opens it (signed in) a member, once.
+
+    Only the SHA-256 of the link's token is stored, so the table alone lets nobody
+    accept an invitation (sections.members)."""
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["manuscript", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.manuscript} as {self.role}"
+
+
+class JoinRequest(models.Model):
+    """A signed-in user asks a public or unlisted manuscript's maintainers to let
+    them in; a maintainer approves (with a role) or declines."""
+
+    manuscript = models.ForeignKey(
+        Manuscript, on_delete=models.CASCADE, related_name="join_requests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_approved = models.BooleanField(null=True)
+
+    class Meta:
+        ordering = ["manuscript", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manuscript", "user"],
+                condition=Q(decided_at__isnull=True),
+                name="one_open_join_request_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.manuscript}"
+
+
 class Activity(models.Model):
     """Something that happened in a manuscript, for the activity feed. Append-only."""
 
@@ -766,6 +933,7 @@ class Activity(models.Model):
         TODO = "todo", "TODO"
         REFERENCE = "reference", "Reference"
         STRUCTURE = "structure", "Structure"
+        MEMBERS = "members", "Members"
 
     manuscript = models.ForeignKey(
         Manuscript, on_delete=models.CASCADE, related_name="activities"

@@ -1,13 +1,21 @@
 """Who may do what: the one place that decides.
 
-- The anonymous public reads the public pages only: a manuscript's preview, its
-  search and its versions, for the manuscripts `can_read_public` lets it read.
-- Contributors (anyone signed in) read everything, edit, comment and claim.
-- Maintainers also manage structure, triage, other people's claims, references and
-  roles. They are members of the Maintainers group (`manage.py make_maintainer`).
+Roles are per manuscript (`Membership`, written by sections.members):
 
-`get_*` functions load an object and enforce access: what you may not read is a 404,
-so its existence is not revealed; what you may read but not change is a 403.
+- readers read the working manuscript: sections, claims, TODOs, comments, history;
+- reviewers read and comment (and propose changes);
+- authors also edit, claim sections and propose;
+- maintainers also manage structure, triage, anyone's claims, references, settings
+  and members. Superusers maintain every manuscript.
+
+Anyone else (signed in without a membership, or anonymous) reads the public pages of
+a public or unlisted manuscript (/preview/, its versions at /v/, its figures) and
+nothing of a private one.
+
+`get_*` functions load an object and enforce access. A private manuscript the user
+is no member of is a 404, the same answer as a missing one, so its existence is not
+revealed; a public or unlisted one they may not read or change is a 403, whose
+message says why (and the members page offers to ask to join).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from django.contrib.auth.models import (
     Permission,
 )
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from sections.models import (
@@ -27,10 +35,14 @@ from sections.models import (
     Comment,
     Contributor,
     Figure,
+    Invitation,
+    JoinRequest,
     LinkRequest,
     Manuscript,
+    Membership,
     Reference,
     Revision,
+    Role,
     Section,
 )
 
@@ -38,48 +50,171 @@ MAINTAINERS_GROUP = "Maintainers"
 
 User = AbstractBaseUser | AnonymousUser
 
+READERS = {Role.READER, Role.REVIEWER, Role.AUTHOR, Role.MAINTAINER}
+COMMENTERS = {Role.REVIEWER, Role.AUTHOR, Role.MAINTAINER}
+WRITERS = {Role.AUTHOR, Role.MAINTAINER}
+PROPOSERS = {Role.REVIEWER, Role.AUTHOR, Role.MAINTAINER}
+
 
 def is_contributor(user: User) -> bool:
+    """Signed in with an active account (which by itself grants nothing)."""
     return bool(user.is_authenticated and user.is_active)
 
 
+def role_of(user: User, manuscript: Manuscript) -> Role | None:
+    """The user's role in the manuscript, or None for no membership. Superusers
+    maintain every manuscript."""
+    if not is_contributor(user):
+        return None
+    if user.is_superuser:
+        return Role.MAINTAINER
+    roles = _roles(user)
+    if manuscript.pk not in roles:
+        _load_all_roles(user)
+    return roles.get(manuscript.pk)
+
+
+def forget_roles(user: User) -> None:
+    """Drop the roles cached on this user object, after they changed."""
+    for cached in ("_manuscript_roles", "_all_roles_loaded"):
+        if hasattr(user, cached):
+            delattr(user, cached)
+
+
 def is_maintainer(user: User) -> bool:
+    """Maintains at least one manuscript (or is a superuser): the site-wide chores,
+    such as deciding who is who among contributors, are theirs."""
     if not is_contributor(user):
         return False
     if user.is_superuser:
         return True
-    # Cached on the user object: templates and views ask several times per request.
-    if not hasattr(user, "_is_maintainer"):
-        user._is_maintainer = user.groups.filter(name=MAINTAINERS_GROUP).exists()
-    return user._is_maintainer
+    _load_all_roles(user)
+    return Role.MAINTAINER in _roles(user).values()
+
+
+# Roles are cached on the user object: a page asks several times per request, and
+# request.user is loaded afresh for each request. The get_* functions below read the
+# role with the object they fetch (one query for both); any other question loads all
+# of the user's memberships at once (one query per request however many manuscripts
+# a page shows). sections.members forgets them after a change.
+
+
+def _roles(user: AbstractBaseUser) -> dict[int, Role | None]:
+    # Attributes, not user.__dict__: request.user is a lazy object that passes
+    # attribute reads and writes on to the user, but has a __dict__ of its own.
+    if not hasattr(user, "_manuscript_roles"):
+        user._manuscript_roles = {}
+    return user._manuscript_roles
+
+
+def _load_all_roles(user: AbstractBaseUser) -> None:
+    if getattr(user, "_all_roles_loaded", False):
+        return
+    roles = _roles(user)
+    loaded = dict(
+        Membership.objects.filter(user=user)
+        .order_by()
+        .values_list("manuscript_id", "role")
+    )
+    for manuscript_pk in roles.keys() - loaded.keys():
+        roles[manuscript_pk] = None
+    roles.update({pk: Role(role) for pk, role in loaded.items()})
+    user._all_roles_loaded = True
+
+
+def _with_viewer_role(queryset: QuerySet, user: User, manuscript_id: str) -> QuerySet:
+    """The queryset with the user's role in each row's manuscript (at the field path
+    `manuscript_id`) as `viewer_role`, read in the same query."""
+    if not is_contributor(user) or user.is_superuser:
+        return queryset
+    return queryset.annotate(
+        viewer_role=Subquery(
+            Membership.objects.filter(
+                manuscript_id=OuterRef(manuscript_id), user_id=user.pk
+            ).values("role")[:1]
+        )
+    )
+
+
+def _remember_role(user: User, manuscript: Manuscript, row: object) -> None:
+    """Cache the role _with_viewer_role read with `row`."""
+    if hasattr(row, "viewer_role"):
+        _roles(user)[manuscript.pk] = Role(row.viewer_role) if row.viewer_role else None
 
 
 def can_read(user: User, manuscript: Manuscript) -> bool:
     """Read the working manuscript: every section, claims, TODOs, comments."""
-    return is_contributor(user)
+    return role_of(user, manuscript) in READERS
+
+
+def can_comment(user: User, manuscript: Manuscript) -> bool:
+    """Comment, reply, resolve and reopen threads: reviewers, authors, maintainers."""
+    return role_of(user, manuscript) in COMMENTERS
 
 
 def can_write(user: User, manuscript: Manuscript) -> bool:
-    """Edit sections, comment, claim sections for oneself."""
-    return is_contributor(user)
+    """Edit sections, comment, claim sections for oneself: authors and maintainers."""
+    return role_of(user, manuscript) in WRITERS
 
 
 def can_moderate(user: User, manuscript: Manuscript) -> bool:
-    """Structure, triage, anyone's claims, references, roles."""
-    return is_maintainer(user)
+    """Structure, triage, anyone's claims, references, settings, members."""
+    return role_of(user, manuscript) == Role.MAINTAINER
 
 
-def can_release(user: User, claim: Claim) -> bool:
-    own = claim.contributor.user_id is not None and claim.contributor.user_id == user.pk
-    return is_contributor(user) and (
-        own or can_moderate(user, claim.section.manuscript)
+def can_propose(user: User, manuscript: Manuscript) -> bool:
+    """Propose a change to a section (suggest mode): reviewers, authors and
+    maintainers, and any signed-in user if the manuscript takes proposals from
+    everyone and is not private."""
+    if role_of(user, manuscript) in PROPOSERS:
+        return True
+    return (
+        is_contributor(user)
+        and manuscript.proposals_from == Manuscript.ProposalsFrom.SIGNED_IN
+        and manuscript.visibility != Manuscript.Visibility.PRIVATE
     )
 
 
+def can_ask_to_join(user: User, manuscript: Manuscript) -> bool:
+    """Ask the maintainers for a role: signed-in non-members of a manuscript that is
+    not private (a private one takes members by invitation only)."""
+    return (
+        is_contributor(user)
+        and role_of(user, manuscript) is None
+        and manuscript.visibility != Manuscript.Visibility.PRIVATE
+    )
+
+
+def _refuse_reading(user: User, manuscript: Manuscript, missing: str) -> None:
+    """Raise unless the user may read the manuscript: 404 (as if missing) for a
+    private one, 403 for one whose existence is no secret."""
+    if can_read(user, manuscript):
+        return
+    if manuscript.visibility == Manuscript.Visibility.PRIVATE:
+        raise Http404(missing)
+    raise PermissionDenied(
+        "Only members of this manuscript may see this; ask its maintainers to join "
+        "on its members page."
+    )
+
+
+def can_release(user: User, claim: Claim) -> bool:
+    """Release a claim: the claimant while still a member, or a maintainer."""
+    manuscript = claim.section.manuscript
+    own = claim.contributor.user_id is not None and claim.contributor.user_id == user.pk
+    return (own and can_read(user, manuscript)) or can_moderate(user, manuscript)
+
+
 def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscript:
-    manuscript = Manuscript.objects.filter(slug=slug).first()
-    if manuscript is None or not can_read(user, manuscript):
+    """The manuscript, if the user may read it (404 if missing or private to them,
+    403 if not a member of a public one); `moderate`: 403 unless a maintainer."""
+    manuscript = _with_viewer_role(
+        Manuscript.objects.filter(slug=slug), user, "pk"
+    ).first()
+    if manuscript is None:
         raise Http404("No such manuscript.")
+    _remember_role(user, manuscript, manuscript)
+    _refuse_reading(user, manuscript, "No such manuscript.")
     if moderate and not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers may do this.")
     return manuscript
@@ -87,16 +222,12 @@ def get_manuscript(user: User, slug: str, *, moderate: bool = False) -> Manuscri
 
 def can_read_public(user: User, manuscript: Manuscript) -> bool:
     """Read the manuscript's public pages: its preview, its search, its versions and
-    the figures they show. For now the site's first manuscript is public and the
-    others are their readers'; this is the one place that rule lives."""
-    # Until manuscripts say who may read them (their visibility), the site's first
-    # manuscript is the public one, as it was when /preview/ served it alone. Asked
-    # before the user: a public page then never loads the reader's session. Kept on
-    # the manuscript object, since a page asks again (is_public, for its caching).
-    if not hasattr(manuscript, "_is_site_first"):
-        first = Manuscript.objects.site_first()
-        manuscript._is_site_first = first is not None and manuscript.pk == first.pk
-    return manuscript._is_site_first or can_read(user, manuscript)
+    the figures they show. Everyone for a public or unlisted manuscript (asked before
+    the user: such a page never loads the reader's session), members only for a
+    private one; this is the one place that rule lives."""
+    return manuscript.visibility != Manuscript.Visibility.PRIVATE or can_read(
+        user, manuscript
+    )
 
 
 def get_public_manuscript(user: User, slug: str) -> Manuscript:
@@ -108,13 +239,33 @@ def get_public_manuscript(user: User, slug: str) -> Manuscript:
     return manuscript
 
 
+def get_manuscript_to_view_members(user: User, slug: str) -> Manuscript:
+    """The manuscript whose members page the user opens: its members, and anyone
+    signed in for a public or unlisted one (where they may ask to join); 404 for a
+    private one they are no member of."""
+    manuscript = Manuscript.objects.filter(slug=slug).first()
+    if manuscript is None or not (
+        can_read(user, manuscript)
+        or (
+            is_contributor(user)
+            and manuscript.visibility != Manuscript.Visibility.PRIVATE
+        )
+    ):
+        raise Http404("No such manuscript.")
+    return manuscript
+
+
 def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
     """A figure file to serve; 404 alike for none and for one the user may not see."""
-    figure = (
-        Figure.objects.select_related("manuscript", "uploaded_by")
-        .filter(manuscript__slug=manuscript_slug, path=path)
-        .first()
-    )
+    figure = _with_viewer_role(
+        Figure.objects.select_related("manuscript", "uploaded_by").filter(
+            manuscript__slug=manuscript_slug, path=path
+        ),
+        user,
+        "manuscript_id",
+    ).first()
+    if figure is not None:
+        _remember_role(user, figure.manuscript, figure)
     if figure is None or not can_read_public(user, figure.manuscript):
         raise Http404("No such figure.")
     return figure
@@ -126,32 +277,45 @@ def get_section(
     slug: str,
     *,
     write: bool = False,
+    comment: bool = False,
     moderate: bool = False,
 ) -> Section:
-    section = (
-        Section.objects.select_related("manuscript", "parent")
-        .filter(manuscript__slug=manuscript_slug, slug=slug)
-        .first()
-    )
-    if section is None or not can_read(user, section.manuscript):
+    """The section, if the user may read it; `write`: edit or claim it (authors);
+    `comment`: comment on it (reviewers too); `moderate`: maintainers' changes."""
+    section = _with_viewer_role(
+        Section.objects.select_related("manuscript", "parent").filter(
+            manuscript__slug=manuscript_slug, slug=slug
+        ),
+        user,
+        "manuscript_id",
+    ).first()
+    if section is None:
         raise Http404("No such section.")
+    _remember_role(user, section.manuscript, section)
+    _refuse_reading(user, section.manuscript, "No such section.")
     if section.removed_at and not can_moderate(user, section.manuscript):
         raise Http404("No such section.")
     if write and not can_write(user, section.manuscript):
         raise PermissionDenied("You may not change this section.")
+    if comment and not can_comment(user, section.manuscript):
+        raise PermissionDenied("You may not comment on this section.")
     if moderate and not can_moderate(user, section.manuscript):
         raise PermissionDenied("Only maintainers may change this.")
     return section
 
 
 def _readable_claim(user: User, pk: int) -> Claim:
-    claim = (
-        Claim.objects.select_related("section__manuscript", "contributor")
-        .filter(pk=pk)
-        .first()
-    )
-    if claim is None or not can_read(user, claim.section.manuscript):
+    claim = _with_viewer_role(
+        Claim.objects.select_related("section__manuscript", "contributor").filter(
+            pk=pk
+        ),
+        user,
+        "section__manuscript_id",
+    ).first()
+    if claim is None:
         raise Http404("No such claim.")
+    _remember_role(user, claim.section.manuscript, claim)
+    _refuse_reading(user, claim.section.manuscript, "No such claim.")
     return claim
 
 
@@ -180,18 +344,25 @@ def get_revision(user: User, pk: int, *, write: bool = False) -> Revision:
 
 
 def get_reference(user: User, pk: int, *, moderate: bool = False) -> Reference:
-    reference = (
-        Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk).first()
-    )
-    if reference is None or not can_read(user, reference.manuscript):
+    reference = _with_viewer_role(
+        Reference.objects.select_related("manuscript", "alias_of").filter(pk=pk),
+        user,
+        "manuscript_id",
+    ).first()
+    if reference is None:
         raise Http404("No such reference.")
+    _remember_role(user, reference.manuscript, reference)
+    _refuse_reading(user, reference.manuscript, "No such reference.")
     if moderate and not can_moderate(user, reference.manuscript):
         raise PermissionDenied("Only maintainers may change references.")
     return reference
 
 
 def make_maintainer(user: AbstractBaseUser) -> None:
-    """Add the user to the Maintainers group, with access to the admin."""
+    """Make the user a maintainer of every manuscript there is, with access to the
+    admin (the site-wide maintainer `manage.py make_maintainer EMAIL` makes)."""
+    from sections import members  # members asks this module; imported when used
+
     group, _ = Group.objects.get_or_create(name=MAINTAINERS_GROUP)
     # In the admin, maintainers look the manuscript's records up and change a
     # manuscript's settings; content changes go through the application (see
@@ -207,14 +378,16 @@ def make_maintainer(user: AbstractBaseUser) -> None:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    for manuscript in Manuscript.objects.all():
+        members.grant(manuscript, user=user, role=Role.MAINTAINER, by=None)
 
 
 def can_change_comment(user: User, comment: Comment) -> bool:
-    """Edit or delete a comment: its author, or a maintainer."""
+    """Edit or delete a comment: its author while still able to comment, or a
+    maintainer."""
+    manuscript = comment.section.manuscript
     own = comment.author.user_id is not None and comment.author.user_id == user.pk
-    return is_contributor(user) and (
-        own or can_moderate(user, comment.section.manuscript)
-    )
+    return (own and can_comment(user, manuscript)) or can_moderate(user, manuscript)
 
 
 def get_comment(
@@ -225,23 +398,26 @@ def get_comment(
     discuss: bool = False,
     moderate: bool = False,
 ) -> Comment:
-    """The comment, if the user may read it (else 404). `write`: edit or delete it;
-    `discuss`: reply, resolve or reopen its thread; `moderate`: maintainers' actions
-    such as making it a TODO. A 403 when the user may read but not do that."""
-    comment = (
-        Comment.objects.select_related("section__manuscript", "author")
-        .filter(pk=pk)
-        .first()
-    )
-    if comment is None or not can_read(user, comment.section.manuscript):
+    """The comment, if the user may read it (else 404, or 403 on a public
+    manuscript). `write`: edit or delete it; `discuss`: reply, resolve or reopen its
+    thread (reviewers too); `moderate`: maintainers' actions such as making it a
+    TODO. A 403 when the user may read but not do that."""
+    comment = _with_viewer_role(
+        Comment.objects.select_related("section__manuscript", "author").filter(pk=pk),
+        user,
+        "section__manuscript_id",
+    ).first()
+    if comment is None:
         raise Http404("No such comment.")
+    _remember_role(user, comment.section.manuscript, comment)
     manuscript = comment.section.manuscript
+    _refuse_reading(user, manuscript, "No such comment.")
     # Comments on a removed section are as hidden as the section itself.
     if comment.section.removed_at and not can_moderate(user, manuscript):
         raise Http404("No such comment.")
     if write and not can_change_comment(user, comment):
         raise PermissionDenied("Only its author or a maintainer may change a comment.")
-    if discuss and not can_write(user, manuscript):
+    if discuss and not can_comment(user, manuscript):
         raise PermissionDenied("You may not take part in this discussion.")
     if moderate and not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers may do this.")
@@ -259,7 +435,7 @@ def can_request_link(user: User, contributor: Contributor) -> bool:
 
 def can_decide_links(user: User) -> bool:
     """Approve or decline link requests: they hand a person's record to an account,
-    so maintainers only."""
+    so maintainers only (of any manuscript: contributor records are site-wide)."""
     return is_maintainer(user)
 
 
@@ -367,3 +543,44 @@ def can_claim(user: User, section: Section, *, claims: list[Claim]) -> bool:
     (`claims`, its active claims with their contributors) already."""
     has_claimed = any(claim.contributor.user_id == user.pk for claim in claims)
     return can_write(user, section.manuscript) and not has_claimed
+
+
+# Members
+
+
+def get_membership(user: User, pk: int) -> Membership:
+    """A membership to change or remove: maintainers of its manuscript only (404 if
+    the user may not read it, 403 if they may but do not maintain it)."""
+    membership = (
+        Membership.objects.select_related("manuscript", "user").filter(pk=pk).first()
+    )
+    if membership is None:
+        raise Http404("No such member.")
+    _refuse_moderating(user, membership.manuscript, "No such member.")
+    return membership
+
+
+def get_invitation(user: User, pk: int) -> Invitation:
+    """An invitation to withdraw: maintainers of its manuscript only."""
+    invitation = Invitation.objects.select_related("manuscript").filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    _refuse_moderating(user, invitation.manuscript, "No such invitation.")
+    return invitation
+
+
+def get_join_request(user: User, pk: int) -> JoinRequest:
+    """A request to join, to decide: maintainers of its manuscript only."""
+    join_request = (
+        JoinRequest.objects.select_related("manuscript", "user").filter(pk=pk).first()
+    )
+    if join_request is None:
+        raise Http404("No such request.")
+    _refuse_moderating(user, join_request.manuscript, "No such request.")
+    return join_request
+
+
+def _refuse_moderating(user: User, manuscript: Manuscript, missing: str) -> None:
+    _refuse_reading(user, manuscript, missing)
+    if not can_moderate(user, manuscript):
+        raise PermissionDenied("Only maintainers manage the members.")

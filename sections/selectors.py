@@ -130,12 +130,14 @@ def manuscripts_for_home() -> QuerySet[Manuscript]:
 
 
 def welcome_manuscripts(user: AbstractBaseUser) -> list[Manuscript]:
-    """The manuscripts the welcome page offers a visitor: those whose public pages
-    they may read, by title, with their `section_count`."""
+    """The manuscripts the welcome page offers a visitor, by title, with their
+    `section_count`: the public ones, and those the visitor is a member of (an
+    unlisted one is for whoever has its address)."""
     return [
         manuscript
         for manuscript in manuscripts_for_home()
-        if permissions.can_read_public(user, manuscript)
+        if manuscript.visibility == Manuscript.Visibility.PUBLIC
+        or permissions.can_read(user, manuscript)
     ]
 
 

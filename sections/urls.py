@@ -9,6 +9,7 @@ from sections.views import (
     figures,
     health,
     images,
+    members,
     my_work,
     old_addresses,
     outline,
@@ -266,5 +267,49 @@ urlpatterns += [
         "releases/of/<slug:manuscript>/publish/",
         releases.publish_release,
         name="release-publish",
+    ),
+]
+
+# Members and settings of a manuscript
+urlpatterns += [
+    path("members/of/<slug:manuscript>/", members.members_page, name="members"),
+    path(
+        "members/of/<slug:manuscript>/invite/",
+        members.invite,
+        name="members-invite",
+    ),
+    path(
+        "members/of/<slug:manuscript>/join/",
+        members.ask_to_join,
+        name="members-join",
+    ),
+    path(
+        "invitations/<int:pk>/revoke/",
+        members.revoke_invitation,
+        name="invitation-revoke",
+    ),
+    path(
+        "join-requests/<int:pk>/decide/",
+        members.decide_join_request,
+        name="join-request-decide",
+    ),
+    path(
+        "memberships/<int:pk>/role/", members.change_role, name="membership-role"
+    ),
+    path(
+        "memberships/<int:pk>/remove/",
+        members.remove_member,
+        name="membership-remove",
+    ),
+    path(
+        "settings/of/<slug:manuscript>/",
+        members.manuscript_settings,
+        name="manuscript-settings",
+    ),
+    # The emailed link: its token is the invitation (only its digest is stored).
+    path(
+        "invitations/<str:invitation_token>/",
+        members.invitation,
+        name="invitation",
     ),
 ]

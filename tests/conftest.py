@@ -1,4 +1,6 @@
-"""The cast: the anonymous public, two contributors and a maintainer."""
+"""The cast: the anonymous public, two contributors and a maintainer, who are
+authors (the contributors) and maintainer of every manuscript in the test, and an
+outsider, signed in and a member of none."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.db.models.signals import post_save
 from django.test import Client
 
 from reviewapp.celery import app as celery_app
 from sections import importing, permissions
 from sections.importing import ImportReport
+from sections.models import Manuscript, Role
+from tests import factories
 from tests.factories import make_user
 
 SEED = (
@@ -48,6 +53,22 @@ def figure_files(settings, tmp_path_factory) -> Path:
         },
     }
     return folder
+
+
+def _cast_joins(sender: type, instance: Manuscript, created: bool, **kwargs) -> None:
+    if created:
+        factories.grant_cast(instance)
+
+
+@pytest.fixture(autouse=True)
+def cast_joins_every_manuscript():
+    """The people tests make (tests.factories.CAST) are members of every manuscript
+    made during the test, however it is made (factories, the importer, a view).
+    Test set-up only: the application grants roles explicitly (sections.members)."""
+    post_save.connect(_cast_joins, sender=Manuscript, dispatch_uid="test-cast")
+    yield
+    post_save.disconnect(sender=Manuscript, dispatch_uid="test-cast")
+    factories.CAST.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -97,9 +118,22 @@ def other_contributor(db):
 
 @pytest.fixture
 def maintainer(db):
-    user = make_user("maya@example.org")
+    user = make_user("maya@example.org", role=Role.MAINTAINER)
     permissions.make_maintainer(user)
     return user
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, and a member of no manuscript: what signing up gives."""
+    return make_user("olga@example.org", role=None)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> Client:
+    client = Client()
+    client.force_login(outsider)
+    return client
 
 
 @pytest.fixture

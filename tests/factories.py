@@ -12,18 +12,41 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from sections import contributors
-from sections.models import Manuscript, Section
+from sections.models import Manuscript, Membership, Role, Section
 
 PASSWORD = "correct-horse-battery-staple"
 
+# The people a test made with make_user and the role each has in every manuscript
+# of the test, made before them or after (tests/conftest.py grants it to new ones).
+# So the cast keeps the meaning it had when anyone signed in could edit: a test
+# that needs an outsider says role=None.
+CAST: dict[int, Role] = {}
 
-def make_user(email: str, **fields: object) -> AbstractBaseUser:
+
+def make_user(
+    email: str, *, role: Role | None = Role.AUTHOR, **fields: object
+) -> AbstractBaseUser:
+    """A user with a verified email and a contributor record; a member of every
+    manuscript in the test with `role` (None: of none)."""
     user = get_user_model().objects.create_user(
         username=email.split("@")[0], email=email, password=PASSWORD, **fields
     )
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     contributors.for_user(user)
+    if role is not None:
+        CAST[user.pk] = role
+        for manuscript in Manuscript.objects.all():
+            grant_cast(manuscript, users={user.pk: role})
     return user
+
+
+def grant_cast(manuscript: Manuscript, *, users: dict[int, Role] | None = None) -> None:
+    """Give the cast (or `users`) their roles in the manuscript. Test set-up, as
+    creating rows directly is: no activity is recorded."""
+    for user_pk, role in (CAST if users is None else users).items():
+        Membership.objects.update_or_create(
+            manuscript=manuscript, user_id=user_pk, defaults={"role": role}
+        )
 
 
 def make_manuscript(title: str = "A review", **fields: object) -> Manuscript:

@@ -140,7 +140,7 @@ def test_only_the_public_manuscripts_figures_are_public(
 ):
     public = make_manuscript("The public one")  # the site's first, so public
     make_section(public, "Intro", body="![Plot](images/plot.png)")
-    draft = make_manuscript("A draft")
+    draft = make_manuscript("A draft", visibility="private")
     shown = figures.url(figures.add(public, name="plot.png", data=png(), by=maintainer))
     private = figures.url(
         figures.add(draft, name="plot.png", data=png(), by=contributor)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sections import figures, releases
-from sections.models import Activity
+from sections.models import Activity, Manuscript
 from tests.factories import make_manuscript, make_section, png, preview_url
 
 IMG = re.compile(r'<img[^>]*\ssrc="([^"]+)"[^>]*>')
@@ -21,7 +21,7 @@ IMG = re.compile(r'<img[^>]*\ssrc="([^"]+)"[^>]*>')
 
 @pytest.fixture
 def first(db, maintainer):
-    """The site's first manuscript: the public one, for now."""
+    """The site's first manuscript, public."""
     manuscript = make_manuscript("First review")
     make_section(manuscript, "Intro", body="Aardvarks dig burrows.")
     releases.publish(manuscript, name="v1.0", note="", by=maintainer)
@@ -30,9 +30,11 @@ def first(db, maintainer):
 
 @pytest.fixture
 def second(first, maintainer):
-    """A second manuscript, read by its members only; a version named as the
-    first's (names are unique per manuscript) and a figure."""
-    manuscript = make_manuscript("Second review")
+    """A second manuscript, private (read by its members only); a version named as
+    the first's (names are unique per manuscript) and a figure."""
+    manuscript = make_manuscript(
+        "Second review", visibility=Manuscript.Visibility.PRIVATE
+    )
     figures.add(manuscript, name="plot.png", data=png(), by=maintainer)
     make_section(
         manuscript, "Intro", body="Narwhals grow tusks.\n\n![Plot](images/plot.png)"
@@ -163,7 +165,7 @@ def test_members_pages_link_each_manuscripts_own_preview(
 def test_old_activity_links_to_a_version_name_its_manuscript(first, second):
     """Migration 0024: entries written when /v/<name>/ was the address."""
     migration = importlib.import_module(
-        "sections.migrations.0024_release_activity_urls_name_their_manuscript"
+        "sections.migrations.0025_release_activity_urls_name_their_manuscript"
     )
     Activity.objects.filter(manuscript=second).update(url="/v/v1.0/")
     Activity.objects.filter(manuscript=first).update(url="/v/v1.0/")

@@ -43,13 +43,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def sign_in(browser, live_server, email: str):
+def sign_in(browser, live_server, email: str, **user_fields):
     """A new browser context for a new user, signed in through the real sign-in page."""
     from playwright.sync_api import expect
 
     from tests.factories import PASSWORD, make_user
 
-    user = make_user(email)
+    user = make_user(email, **user_fields)
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")
