@@ -293,9 +293,7 @@ urlpatterns += [
         members.decide_join_request,
         name="join-request-decide",
     ),
-    path(
-        "memberships/<int:pk>/role/", members.change_role, name="membership-role"
-    ),
+    path("memberships/<int:pk>/role/", members.change_role, name="membership-role"),
     path(
         "memberships/<int:pk>/remove/",
         members.remove_member,
