@@ -20,7 +20,7 @@ from sections import activity, claims, contributors, references, tasks, todos
 from sections.citations import records
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import EditConflict, EditRejected
-from sections.models import Activity, Revision, Section
+from sections.models import Activity, Contributor, Revision, Section
 
 WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
@@ -69,6 +69,7 @@ def save_edit(
     summary: str = "",
     base: int | None = None,
     overwrite: bool = False,
+    author: Contributor | None = None,
 ) -> SavedEdit:
     """Append a revision and update the section; syncing and rendering follow.
 
@@ -78,6 +79,9 @@ def save_edit(
     says so with `overwrite=True` and replaces whatever is latest; passing neither is
     a programming error (ValueError), never a silent overwrite.
 
+    The revision credits `author` if given (an accepted proposal credits its
+    proposer, not the person who accepted it), else `by`.
+
     The section's row lock is held only for the check and the append; the text's
     citations, TODO items and claims are synced after it, by sync_from_latest.
     """
@@ -85,7 +89,7 @@ def save_edit(
         raise ValueError("save_edit needs either base= or overwrite=True, not both")
     body = body.replace("\r\n", "\n")
     _refuse_unstorable_keys(body)
-    author = contributors.for_user(by)
+    author = author or contributors.for_user(by)
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest
         # revision, both pass the base check, and the second silently undo the first.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sections import figure_views, views
+from sections import figure_views, proposal_views, views
 
 app_name = "sections"
 
@@ -217,5 +217,55 @@ urlpatterns += [
         "releases/of/<slug:manuscript>/publish/",
         views.publish_release,
         name="release-publish",
+    ),
+]
+
+# Proposals (suggest mode)
+urlpatterns += [
+    path(
+        "m/<slug:manuscript>/<slug:section>/propose/",
+        proposal_views.propose,
+        name="section-propose",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/proposals/",
+        proposal_views.section_proposals,
+        name="section-proposals",
+    ),
+    path(
+        "proposals/of/<slug:manuscript>/",
+        proposal_views.manuscript_proposals,
+        name="proposals",
+    ),
+    path("proposals/<int:pk>/", proposal_views.proposal_detail, name="proposal"),
+    path(
+        "proposals/<int:pk>/review/",
+        proposal_views.review_proposal,
+        name="proposal-review",
+    ),
+    path(
+        "proposals/<int:pk>/comment/",
+        proposal_views.comment_on_hunk,
+        name="proposal-comment",
+    ),
+    path(
+        "proposals/<int:pk>/accept/",
+        proposal_views.accept_proposal,
+        name="proposal-accept",
+    ),
+    path(
+        "proposals/<int:pk>/resolve/",
+        proposal_views.resolve_proposal,
+        name="proposal-resolve",
+    ),
+    path(
+        "proposals/<int:pk>/reject/",
+        proposal_views.reject_proposal,
+        name="proposal-reject",
+    ),
+    path(
+        "proposals/<int:pk>/withdraw/",
+        proposal_views.withdraw_proposal,
+        name="proposal-withdraw",
     ),
 ]
