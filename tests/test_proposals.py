@@ -226,7 +226,8 @@ def test_outsiders_and_the_wrong_people_are_refused(
     # Signed out: sent to sign in, for the page and every action alike.
     assert client.get(proposal.get_absolute_url()).status_code == 302
     response = client.post(action(proposal, "accept"), {"all": "1"})
-    assert response.status_code == 302 and "/accounts/login/" in response.url
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.url
     # Not a claimant nor a maintainer: may read and review, not decide.
     assert someone.get(proposal.get_absolute_url()).status_code == 200
     assert someone.post(action(proposal, "accept"), {"all": "1"}).status_code == 403
@@ -272,7 +273,9 @@ def test_hunks_show_rendered_and_sanitised_with_comments_and_lists_and_my_work(
     comment = {"hunk": "0", "body": "Which <b>claim</b>?"}
     assert reviewer.post(action(proposal, "comment"), comment).status_code == 302
     bad = {"hunk": "7", "body": "Nowhere"}
-    assert reviewer.post(action(proposal, "comment"), bad, follow=True).status_code == 200
+    assert (
+        reviewer.post(action(proposal, "comment"), bad, follow=True).status_code == 200
+    )
 
     with django_assert_max_num_queries(25):
         page = reviewer.get(proposal.get_absolute_url())
@@ -290,6 +293,7 @@ def test_hunks_show_rendered_and_sanitised_with_comments_and_lists_and_my_work(
     work = reviewer.get(reverse("sections:my-work")).context["work"]
     assert work.proposals_to_review == [proposal]
     mine = contributor_client.get(reverse("sections:my-work")).context["work"]
-    assert mine.my_open_proposals == [proposal] and mine.proposals_to_review == []
+    assert mine.my_open_proposals == [proposal]
+    assert mine.proposals_to_review == []
     outline = reviewer.get(reverse("sections:home"))
     assert "1 proposal</a>" in outline.text
