@@ -7,7 +7,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, contributors, figures, images, releases
+from sections import (
+    claims,
+    comments,
+    contributors,
+    figures,
+    images,
+    proposals,
+    releases,
+)
 from sections import urls as section_urls
 from sections.models import Claim
 from tests.factories import make_user, png
@@ -44,8 +52,12 @@ MAINTAINERS_ONLY = {
     "claims-link-decide",
     "release-publish",
 }
-# Someone else's claim and comment: theirs to change, or a maintainer's.
+# Someone else's claim and comment: theirs to change, or a maintainer's. (Deciding
+# a proposal is for claimants and maintainers; the walk's contributor has claimed
+# the section by then, so tests/test_proposals.py refuses a non-claimant.)
 OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
+# Someone else's proposal: only its author withdraws it, maintainers included.
+AUTHORS_ONLY = {"proposal-withdraw"}
 READ_ONLY = {
     "home",
     "healthz",
@@ -73,6 +85,9 @@ READ_ONLY = {
     "media-proxy",
     "figure",
     "figures",
+    "proposal",
+    "proposals",
+    "section-proposals",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 # Pages only maintainers see and post: GET shows the form, POST saves it.
@@ -95,6 +110,14 @@ def world(seed, httpserver, settings):
     comment = comments.post(section, by=someone, body="A thought.")
     release = releases.publish(seed, name="v1.0", note="", by=someone)
     figure = figures.add(seed, name="walk.png", data=png(), by=someone)
+    latest = section.revisions.order_by("-created_at", "-id").first()
+    proposal = proposals.propose(
+        section,
+        title=latest.title,
+        body=latest.body + "\nMore.\n",
+        base=latest.pk,
+        by=someone,
+    )
     return {
         "manuscript": seed.slug,
         "section": section.slug,
@@ -108,6 +131,7 @@ def world(seed, httpserver, settings):
         "signed": image.removeprefix("/media-proxy/").strip("/"),
         "digest": figure.sha256[:16],
         "path": figure.path,
+        "proposal": proposal.pk,
     }
 
 
@@ -167,6 +191,9 @@ def test_each_role_gets_what_it_may_and_a_403_for_the_rest(role, world, request)
         else:
             assert client.get(url).status_code == 405, name
             refused = name in MAINTAINERS_ONLY | OWNERS_OR_MAINTAINERS
+            if name in AUTHORS_ONLY:
+                assert client.post(url).status_code == 403, name
+                continue
             status = client.post(url).status_code
             if role == "contributor" and refused:
                 assert status == 403, name
