@@ -13,6 +13,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
@@ -475,13 +476,17 @@ class Contribution:
     comments: int = 0
     todos_closed: int = 0
     references_added: int = 0
+    proposals: int = 0
+    proposals_accepted: int = 0  # wholly or in part
+    reviews: int = 0  # of others' proposals
     by_section: list[SectionContribution] = field(default_factory=list)
 
 
 def contributions_for(manuscript: Manuscript) -> list[Contribution]:
-    """One row per contributor who revised, commented, closed a TODO or first cited a
-    reference in the manuscript (removed sections included: the work was done), most
-    revisions first, in six queries whatever the size. Revisions without an author (the
+    """One row per contributor who revised, commented, closed a TODO, first cited a
+    reference, proposed a change or reviewed one in the manuscript (removed sections
+    included: the work was done), most revisions first, in eight queries whatever
+    the size. Revisions without an author (the
     import) count for no one; deleted comments don't count."""
     in_manuscript = Q(section__manuscript=manuscript)
     rows: dict[int, Contribution] = {}
@@ -549,6 +554,23 @@ def contributions_for(manuscript: Manuscript) -> list[Contribution]:
         .order_by()
     ):
         row(totals["added_by"]).references_added = totals["n"]
+    accepted = [Proposal.Status.ACCEPTED, Proposal.Status.PARTLY_ACCEPTED]
+    for totals in (
+        Proposal.objects.filter(in_manuscript)
+        .values("author")
+        .annotate(n=Count("id"), accepted=Count("id", filter=Q(status__in=accepted)))
+        .order_by()
+    ):
+        row(totals["author"]).proposals = totals["n"]
+        row(totals["author"]).proposals_accepted = totals["accepted"]
+    for totals in (
+        ProposalReview.objects.filter(proposal__section__manuscript=manuscript)
+        .exclude(reviewer=F("proposal__author"))
+        .values("reviewer")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row(totals["reviewer"]).reviews = totals["n"]
     for contributor in Contributor.objects.filter(pk__in=rows):
         rows[contributor.pk].contributor = contributor
     return sorted(

@@ -121,6 +121,15 @@ def test_accepting_one_hunk_merges_it_with_a_save_made_meanwhile_and_credits_the
     ).exists()
     assert mail.outbox[-1].to == ["carol@example.org"]
     assert "partly accepted" in mail.outbox[-1].subject
+    rows = contributor_client.get(
+        reverse("sections:contributions", args=[section.manuscript.slug])
+    ).context["rows"]
+    counted = {
+        str(row.contributor): (row.proposals, row.proposals_accepted, row.reviews)
+        for row in rows
+    }
+    assert counted["carol"] == (1, 1, 0)
+    assert counted["dave"] == (0, 0, 1)
 
 
 def test_a_hunk_that_no_longer_applies_is_a_conflict_the_decider_resolves(
