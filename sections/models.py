@@ -885,10 +885,11 @@ class Proposal(models.Model):
     section = models.ForeignKey(
         Section, on_delete=models.CASCADE, related_name="proposals"
     )
-    # PROTECT: the hunks are the difference from this text; without it the
-    # proposal could neither be shown nor merged.
+    # Revisions are append-only: one goes only with its section, and the proposal
+    # with it (PROTECT would refuse deleting a manuscript, as the collector meets
+    # the revision before the proposal it also deletes).
     base_revision = models.ForeignKey(
-        Revision, on_delete=models.PROTECT, related_name="+"
+        Revision, on_delete=models.CASCADE, related_name="+"
     )
     title = models.CharField(max_length=500, blank=True)
     body = models.TextField(blank=True)

@@ -121,19 +121,41 @@ def review_proposal(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def comment_on_hunk(request: HttpRequest, pk: int) -> HttpResponse:
+    """Comment on a hunk; with htmx, that hunk's comments are swapped in."""
     proposal = permissions.get_proposal(request.user, pk, to="comment")
     form = HunkCommentForm(request.POST)
-    if not form.is_valid():
-        return _proposal_page(request, proposal, status=422, comment_form=form)
-    data = form.cleaned_data
     try:
+        if not form.is_valid():
+            raise ProposalRefused("Write a comment (at most 20,000 characters).")
+        data = form.cleaned_data
         comment = proposals.comment_on_hunk(
             proposal, hunk=data["hunk"], body=data["body"], by=request.user
         )
     except ProposalRefused as refused:
+        hunk = form.cleaned_data.get("hunk")
+        if request.htmx and hunk is not None and hunk < len(proposal.diff["hunks"]):
+            return _hunk_comments(request, proposal, hunk, error=str(refused))
         messages.error(request, str(refused))
         return redirect(proposal)
+    if request.htmx:
+        return _hunk_comments(request, proposal, comment.hunk)
     return redirect(f"{proposal.get_absolute_url()}#hunk-{comment.hunk}")
+
+
+def _hunk_comments(
+    request: HttpRequest, proposal: Proposal, hunk: int, *, error: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "sections/proposal.html#hunk-comments",
+        {
+            "proposal": proposal,
+            "shown": selectors.hunk_comments(proposal, hunk),
+            "can_comment": True,  # get_proposal(to="comment") let them post
+            "comment_error": error,
+        },
+        status=422 if error else 200,
+    )
 
 
 @require_POST

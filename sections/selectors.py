@@ -866,6 +866,19 @@ class ProposalPage:
     section_changed_since: bool
 
 
+def hunk_comments(proposal: Proposal, index: int) -> ShownHunk:
+    """One hunk with its comments, for the partial an htmx comment swaps in (its
+    rendered sides are not needed there): one query."""
+    return ShownHunk(
+        hunk=proposals.hunks_of(proposal)[index],
+        base_html="",
+        proposed_html="",
+        comments=list(
+            proposal.hunk_comments.filter(hunk=index).select_related("author")
+        ),
+    )
+
+
 def proposal_page(proposal: Proposal) -> ProposalPage:
     """A proposal's hunks, each side rendered from its stored segments and numbered
     as in the manuscript, with their comments; its reviews and approvals. A bounded

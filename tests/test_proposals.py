@@ -281,6 +281,15 @@ def test_hunks_show_rendered_and_sanitised_with_comments_and_lists_and_my_work(
     reviewer = client_for(other_contributor)
     comment = {"hunk": "0", "body": "Which <b>claim</b>?"}
     assert reviewer.post(action(proposal, "comment"), comment).status_code == 302
+    swapped = reviewer.post(
+        action(proposal, "comment"),
+        {"hunk": "0", "body": "And a second."},
+        headers={"HX-Request": "true"},
+    )
+    assert swapped.status_code == 200
+    assert "<html" not in swapped.text  # the hunk's comments alone, for htmx
+    assert "Which &lt;b&gt;claim&lt;/b&gt;?" in swapped.text
+    assert "And a second." in swapped.text
     bad = {"hunk": "7", "body": "Nowhere"}
     assert (
         reviewer.post(action(proposal, "comment"), bad, follow=True).status_code == 200
