@@ -295,7 +295,7 @@ def test_hunks_show_rendered_and_sanitised_with_comments_and_lists_and_my_work(
         reviewer.post(action(proposal, "comment"), bad, follow=True).status_code == 200
     )
 
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(14):
         page = reviewer.get(proposal.get_absolute_url())
 
     html = page.text
