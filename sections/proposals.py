@@ -219,11 +219,8 @@ def review(
         made = ProposalReview.objects.create(
             proposal=proposal, reviewer=reviewer, verdict=verdict, kind=kind, body=body
         )
-        what = (
-            "approved"
-            if verdict == ProposalReview.Verdict.APPROVE
-            else ("asked for changes to")
-        )
+        approves = verdict == ProposalReview.Verdict.APPROVE
+        what = "approved" if approves else "asked for changes to"
         _record(
             proposal,
             reviewer,
