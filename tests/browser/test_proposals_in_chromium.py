@@ -75,7 +75,18 @@ def test_propose_review_and_accept_one_change_while_someone_saves_meanwhile(
     expect(hunks.first.locator(".hunk-after strong")).to_have_text("changed")
     expect(hunks.first.locator(".hunk-markdown ins")).to_have_text("Since 2012, deep")
 
-    reviewer.goto(proposal_url)
+    proposer.goto(f"{live_server.url}/me/")
+    expect(proposer.locator("section[aria-labelledby=my-proposals]")).to_contain_text(
+        "Date the change"
+    )
+    shoot(proposer, artifacts, "my-work-proposals")
+    reviewer.goto(f"{live_server.url}/")
+    expect(reviewer.get_by_role("link", name="1 proposal")).to_be_visible()
+    shoot(reviewer, artifacts, "outline-proposals")
+    reviewer.goto(f"{live_server.url}/me/")
+    reviews = reviewer.locator("section[aria-labelledby=my-reviews]")
+    reviews.get_by_role("link", name="Intro").click()
+    expect(reviewer).to_have_url(proposal_url)
     reviewer.get_by_label("Approve").check()
     reviewer.get_by_label("Read the cited literature").check()
     reviewer.get_by_label("Your review").fill("The 2012 date matches the paper.")
