@@ -35,6 +35,8 @@ PAGE_IDS = frozenset(
     no-identifier-heading preview-heading publish-heading references todo-bulk
     title-hint todo-list todo-list-heading todos-heading toc-heading uncited-heading
     unknown-heading waiting-heading
+    accept-form changes-heading decision my-proposals my-reviews reject-form
+    resolve-form reviews reviews-heading
     """.split()
 )
 
