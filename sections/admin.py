@@ -22,11 +22,14 @@ from sections.models import (
     Comment,
     Contributor,
     Figure,
+    HunkComment,
     Invitation,
     JoinRequest,
     Manuscript,
     Membership,
     Mention,
+    Proposal,
+    ProposalReview,
     Reference,
     Revision,
     Section,
@@ -280,3 +283,33 @@ class JoinRequestAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "manuscript__title"]
     list_select_related = ["user", "manuscript"]
     autocomplete_fields = ["manuscript"]
+
+
+# Proposals
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "author", "status", "created_at", "decided_by"]
+    list_filter = ["status", "section__manuscript", "created_at"]
+    list_select_related = ["section", "author", "decided_by"]
+    search_fields = ["section__title", "summary", "author__display_name", "body"]
+    autocomplete_fields = ["section", "author", "decided_by"]
+    exclude = ["diff"]
+
+
+@admin.register(ProposalReview)
+class ProposalReviewAdmin(ReadOnlyAdmin):
+    list_display = ["proposal", "reviewer", "verdict", "kind", "created_at"]
+    list_filter = ["verdict", "kind"]
+    list_select_related = ["proposal__section", "reviewer"]
+    search_fields = ["reviewer__display_name", "body"]
+    autocomplete_fields = ["reviewer"]
+
+
+@admin.register(HunkComment)
+class HunkCommentAdmin(ReadOnlyAdmin):
+    list_display = ["proposal", "hunk", "author", "created_at"]
+    list_select_related = ["proposal__section", "author"]
+    search_fields = ["author__display_name", "body"]
+    autocomplete_fields = ["author"]

@@ -263,6 +263,45 @@ def preview_section(section: Section, *, title: str, body: str) -> SafeString:
     return rendering.mark_fragment_safe(_body_html(fragment.segments, numbering))
 
 
+def preview_snippets(
+    section: Section,
+    *,
+    keys: list[str],
+    labels: list,
+    snippets: list[rendering.Segments],
+) -> list[SafeString]:
+    """Rendered pieces of an unsaved text of a section (a proposal's hunks), numbered
+    as preview_section numbers the whole text: `keys` and `labels` are what that
+    text cites and labels, in order, so nothing is rendered here. Writes nothing."""
+    piece = Piece(
+        section.pk,
+        section.slug,
+        section.title,
+        section.level,
+        "",
+        keys,
+        labels,
+        section.heading_attributes,
+    )
+    pieces = [
+        piece if p.pk == section.pk else p
+        for p in _pieces(section.manuscript, Audience.CONTRIBUTORS, show_todos=True)
+    ]
+    if piece not in pieces:
+        pieces.append(piece)
+    numbering = _numbering(
+        section.manuscript,
+        pieces,
+        _references(section.manuscript),
+        figures.urls_for(section.manuscript_id),
+        unknown_entry=_new_entry,
+    )
+    return [
+        rendering.mark_fragment_safe(_body_html(segments, numbering))
+        for segments in snippets
+    ]
+
+
 @dataclass(frozen=True)
 class Numbering:
     """What assembled HTML is numbered and linked with, across the whole manuscript:

@@ -24,3 +24,8 @@ class EditConflict(ReviewappError):
             "overlap theirs. Your text is below: reconcile it with theirs and save again."
         )
         self.base, self.current, self.title, self.body = base, current, title, body
+
+
+class ProposalRefused(ReviewappError):
+    """A proposed change can't be made, reviewed or decided as asked (nothing to
+    propose, already decided, approvals missing, no reason given); nothing changed."""

@@ -106,6 +106,9 @@ CONTRIBUTION_COLUMNS = [
     "Comments",
     "TODOs closed",
     "References added",
+    "Proposals",
+    "Proposals accepted",
+    "Reviews",
 ]
 
 
@@ -124,6 +127,9 @@ def contributions_csv(rows: list[Contribution]) -> str:
                 row.comments,
                 row.todos_closed,
                 row.references_added,
+                row.proposals,
+                row.proposals_accepted,
+                row.reviews,
             ]
             for row in rows
         ),

@@ -3,7 +3,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from sections import authors, contributors, manuscripts
-from sections.models import Activity, Contributor, Manuscript, Role, Section, TodoItem
+from sections.models import (
+    Activity,
+    Contributor,
+    Manuscript,
+    ProposalReview,
+    Role,
+    Section,
+    TodoItem,
+)
 from sections.selectors import TodoFilters
 
 
@@ -603,3 +611,67 @@ class ManuscriptSettingsForm(forms.Form):
         min_value=1,
         max_value=manuscripts.MAX_APPROVALS,
     )
+
+
+# Proposals
+
+
+class ProposalReviewForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=ProposalReview.Verdict, widget=forms.RadioSelect
+    )
+    kind = forms.ChoiceField(
+        label="What kind of review did you do?",
+        choices=ProposalReview.Kind,
+        widget=forms.RadioSelect,
+    )
+    body = forms.CharField(
+        label="Your review",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class HunkCommentForm(forms.Form):
+    hunk = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    body = forms.CharField(
+        label="Comment on this change",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AcceptProposalForm(forms.Form):
+    # Empty with the "Accept all" button; the chosen hunks' indexes otherwise.
+    hunks = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    overrule = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, hunk_count: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hunks"].choices = [(n, n) for n in range(hunk_count)]
+
+
+class RejectProposalForm(forms.Form):
+    reason = forms.CharField(
+        label="Why reject it?",
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Say why you reject this proposal: its author will read "
+            "your reason."
+        },
+    )
+
+
+class ResolveProposalForm(EditForm):
+    """The conflict page's editor: the decider's reconciled text, from `base`."""
+
+    hunks = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), widget=forms.MultipleHiddenInput
+    )
+    overrule = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, hunk_count: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hunks"].choices = [(n, n) for n in range(hunk_count)]

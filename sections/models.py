@@ -934,6 +934,7 @@ class Activity(models.Model):
         REFERENCE = "reference", "Reference"
         STRUCTURE = "structure", "Structure"
         MEMBERS = "members", "Members"
+        PROPOSAL = "proposal", "Proposal"
 
     manuscript = models.ForeignKey(
         Manuscript, on_delete=models.CASCADE, related_name="activities"
@@ -1044,3 +1045,126 @@ class Figure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manuscript} {self.path}"
+
+
+class ProposalQuerySet(models.QuerySet):
+    def open(self) -> ProposalQuerySet:
+        return self.filter(status=Proposal.Status.OPEN)
+
+
+class Proposal(models.Model):
+    """A change to a section offered for review instead of saved: the text its
+    author wrote against the revision they started from (sections.proposals)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        PARTLY_ACCEPTED = "partly_accepted", "Partly accepted"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="proposals"
+    )
+    # Revisions are append-only: one goes only with its section, and the proposal
+    # with it (PROTECT would refuse deleting a manuscript, as the collector meets
+    # the revision before the proposal it also deletes).
+    base_revision = models.ForeignKey(
+        Revision, on_delete=models.CASCADE, related_name="+"
+    )
+    title = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="proposals"
+    )
+    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
+    # The hunks of base -> proposed, with each side's rendered segments, and what
+    # the whole text cites: computed once when proposed (both texts never change),
+    # so opening a proposal of many hunks renders nothing (sections.proposals.diff).
+    diff = models.JSONField(default=dict)
+    accepted_hunks = models.JSONField(
+        default=list, blank=True, help_text="The indexes of the hunks accepted."
+    )
+    rejection_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    resulting_revision = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the section's claimants were told of the proposal, and the proposer of
+    # the decision, so each is told once however often the task runs.
+    claimants_notified_at = models.DateTimeField(null=True, blank=True)
+    decision_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["section", "status"], name="proposal_by_section"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.pk} on {self.section}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("sections:proposal", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class ProposalReview(models.Model):
+    """A reviewer's verdict on a proposal, saying what kind of review they did. A
+    reviewer's latest review is the one that counts."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REQUEST_CHANGES = "request_changes", "Request changes"
+
+    class Kind(models.TextChoices):
+        LITERATURE = "literature", "Read the cited literature"
+        DETAILED = "detailed", "Checked the text in detail"
+        IDEA = "idea", "Support the idea only"
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="proposal_reviews"
+    )
+    verdict = models.CharField(max_length=20, choices=Verdict)
+    kind = models.CharField(max_length=20, choices=Kind)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["proposal", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.verdict} on proposal {self.proposal_id}"
+
+
+class HunkComment(models.Model):
+    """A comment on one hunk of a proposal (its index in Proposal.hunks)."""
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="hunk_comments"
+    )
+    hunk = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="hunk_comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["proposal", "hunk", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on hunk {self.hunk} of proposal {self.proposal_id}"

@@ -40,6 +40,7 @@ from sections.models import (
     LinkRequest,
     Manuscript,
     Membership,
+    Proposal,
     Reference,
     Revision,
     Role,
@@ -269,6 +270,19 @@ def get_figure(user: User, manuscript_slug: str, path: str) -> Figure:
     if figure is None or not can_read_public(user, figure.manuscript):
         raise Http404("No such figure.")
     return figure
+
+
+def get_section_to_edit(
+    user: User, manuscript_slug: str, slug: str, *, save: bool
+) -> Section:
+    """The section for its editor: authors and maintainers open it and save; whoever
+    may only propose (reviewers) opens it to propose and preview, not to save."""
+    section = get_section(user, manuscript_slug, slug)
+    if can_write(user, section.manuscript):
+        return section
+    if not save and can_propose(user, section.manuscript):
+        return section
+    raise PermissionDenied("You may not change this section.")
 
 
 def get_section(
@@ -584,3 +598,74 @@ def _refuse_moderating(user: User, manuscript: Manuscript, missing: str) -> None
     _refuse_reading(user, manuscript, missing)
     if not can_moderate(user, manuscript):
         raise PermissionDenied("Only maintainers manage the members.")
+
+
+# Proposals
+
+
+def can_review_proposal(user: User, proposal: Proposal) -> bool:
+    """Review a proposal (and comment on its hunks): whoever may comment in its
+    manuscript (reviewers, authors, maintainers) but its author, whose own approval
+    would count for nothing."""
+    return (
+        can_comment(user, proposal.section.manuscript)
+        and proposal.author.user_id != user.pk
+    )
+
+
+def can_decide_proposal(user: User, proposal: Proposal) -> bool:
+    """Accept or reject a proposal: the section's claimants and maintainers."""
+    if not is_contributor(user):
+        return False
+    if can_moderate(user, proposal.section.manuscript):
+        return True
+    return proposal.section.claims.active().filter(contributor__user=user).exists()
+
+
+def can_overrule_reviews(user: User, proposal: Proposal) -> bool:
+    """Decide a disputed proposal (a reviewer asked for changes): maintainers."""
+    return can_moderate(user, proposal.section.manuscript)
+
+
+def can_withdraw_proposal(user: User, proposal: Proposal) -> bool:
+    return is_contributor(user) and proposal.author.user_id == user.pk
+
+
+def get_proposal(user: User, pk: int, *, to: str = "read") -> Proposal:
+    """The proposal, if the user may read its section (else 404), and do `to` with
+    it: "read", "comment" (on a hunk: reviewers and its author), "review",
+    "decide", "withdraw"; a 403 when they may read but not do that."""
+    proposal = (
+        Proposal.objects.select_related(
+            "section__manuscript", "author", "base_revision", "decided_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is None:
+        raise Http404("No such proposal.")
+    _refuse_reading(user, proposal.section.manuscript, "No such proposal.")
+    if proposal.section.removed_at and not can_moderate(
+        user, proposal.section.manuscript
+    ):
+        raise Http404("No such proposal.")
+    allowed = {
+        "read": lambda: True,
+        "comment": lambda: (
+            can_review_proposal(user, proposal) or can_withdraw_proposal(user, proposal)
+        ),
+        "review": lambda: can_review_proposal(user, proposal),
+        "decide": lambda: can_decide_proposal(user, proposal),
+        "withdraw": lambda: can_withdraw_proposal(user, proposal),
+    }[to]
+    if not allowed():
+        raise PermissionDenied(PROPOSAL_REFUSALS[to])
+    return proposal
+
+
+PROPOSAL_REFUSALS = {
+    "comment": "You may not comment on this proposal.",
+    "review": "You may not review this proposal (its author can't review it).",
+    "decide": "Only the section's claimants and maintainers decide proposals.",
+    "withdraw": "Only its author may withdraw a proposal.",
+}

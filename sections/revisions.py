@@ -31,7 +31,7 @@ from sections import (
 from sections.citations import records
 from sections.citations.keys import find_citekeys, standardize
 from sections.exceptions import EditConflict, EditRejected
-from sections.models import Activity, Revision, Section
+from sections.models import Activity, Contributor, Revision, Section
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def save_edit(
     summary: str = "",
     base: int | None = None,
     overwrite: bool = False,
+    author: Contributor | None = None,
 ) -> SavedEdit:
     """Append a revision and update the section; syncing and rendering follow.
 
@@ -90,6 +91,9 @@ def save_edit(
     saved. A caller with no base (a script, restoring, renaming under its own lock)
     says so with `overwrite=True` and replaces whatever is latest; passing neither is
     a programming error (ValueError), never a silent overwrite.
+
+    The revision credits `author` if given (an accepted proposal credits its
+    proposer, not the person who accepted it), else `by`.
 
     The section's row lock is held only for the check and the append; the text's
     citations, TODO items and claims are synced after it, by sync_from_latest.
@@ -100,7 +104,7 @@ def save_edit(
     _refuse_unstorable_keys(body)
     if problem := rendering.nesting_problem(body):
         raise EditRejected(f"{problem}: flatten them, and save again.")
-    author = contributors.for_user(by)
+    author = author or contributors.for_user(by)
     with transaction.atomic():
         # Lock the row: two saves of one section must not both read the same latest
         # revision, both pass the base check, and the second silently undo the first.

@@ -11,20 +11,23 @@ from typing import NamedTuple
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
 from django.db.models import (
+    Case,
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.functions import Length
 from django.http import Http404
 from django.utils import timezone
 
-from sections import assembly, claims, comments, figures, permissions
+from sections import assembly, claims, comments, figures, permissions, proposals
 from sections.models import (
     Activity,
     Citation,
@@ -36,6 +39,8 @@ from sections.models import (
     Manuscript,
     ManuscriptRender,
     Mention,
+    Proposal,
+    ProposalReview,
     Reference,
     Revision,
     Section,
@@ -56,6 +61,7 @@ class OutlineRow:
     words: int
     # Under a hidden section: the public doesn't see it either.
     hidden_with_parent: bool = False
+    open_proposals: int = 0
 
 
 def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
@@ -86,6 +92,11 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
                 ),
                 distinct=True,
             ),
+            open_proposals=Count(
+                "proposals",
+                filter=Q(proposals__status=Proposal.Status.OPEN),
+                distinct=True,
+            ),
             last_edited_at=Subquery(latest.values("created_at")[:1]),
             last_edited_by=Subquery(latest.values("author__display_name")[:1]),
         )
@@ -114,6 +125,7 @@ def outline_for(manuscript: Manuscript) -> list[OutlineRow]:
                 citation_problems=section.citation_problems,
                 words=len(section.body.split()),
                 hidden_with_parent=under_hidden and not section.is_hidden,
+                open_proposals=section.open_proposals,
             )
         )
     return rows
@@ -531,13 +543,17 @@ class Contribution:
     comments: int = 0
     todos_closed: int = 0
     references_added: int = 0
+    proposals: int = 0
+    proposals_accepted: int = 0  # wholly or in part
+    reviews: int = 0  # of others' proposals
     by_section: list[SectionContribution] = field(default_factory=list)
 
 
 def contributions_for(manuscript: Manuscript) -> list[Contribution]:
-    """One row per contributor who revised, commented, closed a TODO or first cited a
-    reference in the manuscript (removed sections included: the work was done), most
-    revisions first, in six queries whatever the size. Revisions without an author (the
+    """One row per contributor who revised, commented, closed a TODO, first cited a
+    reference, proposed a change or reviewed one in the manuscript (removed sections
+    included: the work was done), most revisions first, in eight queries whatever
+    the size. Revisions without an author (the
     import) count for no one; deleted comments don't count."""
     in_manuscript = Q(section__manuscript=manuscript)
     rows: dict[int, Contribution] = {}
@@ -605,6 +621,23 @@ def contributions_for(manuscript: Manuscript) -> list[Contribution]:
         .order_by()
     ):
         row(totals["added_by"]).references_added = totals["n"]
+    accepted = [Proposal.Status.ACCEPTED, Proposal.Status.PARTLY_ACCEPTED]
+    for totals in (
+        Proposal.objects.filter(in_manuscript)
+        .values("author")
+        .annotate(n=Count("id"), accepted=Count("id", filter=Q(status__in=accepted)))
+        .order_by()
+    ):
+        row(totals["author"]).proposals = totals["n"]
+        row(totals["author"]).proposals_accepted = totals["accepted"]
+    for totals in (
+        ProposalReview.objects.filter(proposal__section__manuscript=manuscript)
+        .exclude(reviewer=F("proposal__author"))
+        .values("reviewer")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row(totals["reviewer"]).reviews = totals["n"]
     for contributor in Contributor.objects.filter(pk__in=rows):
         rows[contributor.pk].contributor = contributor
     return sorted(
@@ -777,6 +810,8 @@ class MyWork:
     todos: list[TodoItem] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     replies: list[Comment] = field(default_factory=list)
+    proposals_to_review: list[Proposal] = field(default_factory=list)
+    my_open_proposals: list[Proposal] = field(default_factory=list)
 
 
 MY_WORK_LIMIT = 50
@@ -784,7 +819,8 @@ MY_WORK_LIMIT = 50
 
 def my_work(user: AbstractBaseUser, *, now: datetime) -> MyWork:
     """The user's active claims (stale marked), open TODOs assigned to them, the
-    latest mentions of them and replies to their comments: five queries at most."""
+    latest mentions of them, replies to their comments, and proposals: seven
+    queries at most."""
     contributor = Contributor.objects.filter(user=user).first()
     if contributor is None:
         return MyWork(contributor=None)
@@ -824,6 +860,145 @@ def my_work(user: AbstractBaseUser, *, now: datetime) -> MyWork:
             .select_related("author", "section__manuscript", "reply_to")
             .order_by("-created_at", "-id")[:MY_WORK_LIMIT]
         ),
+        **proposals_of(contributor),
+    )
+
+
+# Proposals
+
+PROPOSAL_COLUMNS = ("section__manuscript", "author", "decided_by")
+
+
+def proposals_of(contributor: Contributor) -> dict[str, list[Proposal]]:
+    """My work's proposals: open ones by others the contributor has not reviewed
+    (those on sections they claim first, as they decide them), and their own open
+    ones. Two queries."""
+    open_present = Proposal.objects.open().filter(section__removed_at__isnull=True)
+    claimed = Claim.objects.active().filter(
+        contributor=contributor, section=OuterRef("section")
+    )
+    return {
+        "proposals_to_review": list(
+            open_present.exclude(author=contributor)
+            .exclude(reviews__reviewer=contributor)
+            .annotate(on_my_section=Exists(claimed))
+            .select_related(*PROPOSAL_COLUMNS)
+            .order_by("-on_my_section", "created_at", "id")[:MY_WORK_LIMIT]
+        ),
+        "my_open_proposals": list(
+            open_present.filter(author=contributor)
+            .select_related(*PROPOSAL_COLUMNS)
+            .order_by("-created_at", "-id")[:MY_WORK_LIMIT]
+        ),
+    }
+
+
+def proposals_list(
+    *, manuscript: Manuscript, section: Section | None = None, status: str = ""
+) -> list[Proposal]:
+    """A manuscript's (or one section's) proposals, open first then newest, with
+    their review counts: one query."""
+    found = Proposal.objects.filter(
+        section__manuscript=manuscript, section__removed_at__isnull=True
+    )
+    if section is not None:
+        found = found.filter(section=section)
+    if status:
+        found = found.filter(status=status)
+    return list(
+        found.annotate(
+            approvals=Count(
+                "reviews",
+                filter=Q(reviews__verdict=ProposalReview.Verdict.APPROVE),
+                distinct=True,
+            ),
+            review_count=Count("reviews", distinct=True),
+        )
+        .select_related(*PROPOSAL_COLUMNS)
+        .order_by(
+            # Open ones first: they need someone.
+            Case(When(status=Proposal.Status.OPEN, then=0), default=1),
+            "-created_at",
+            "-id",
+        )
+    )
+
+
+@dataclass
+class ShownHunk:
+    hunk: proposals.Hunk
+    base_html: str
+    proposed_html: str
+    comments: list = field(default_factory=list)
+    is_accepted: bool = False
+
+
+@dataclass
+class ProposalPage:
+    proposal: Proposal
+    hunks: list[ShownHunk]
+    reviews: list[ProposalReview]
+    approvals: proposals.Approvals
+    # The section's current text differs from the proposal's base: accepting merges.
+    section_changed_since: bool
+
+
+def hunk_comments(proposal: Proposal, index: int) -> ShownHunk:
+    """One hunk with its comments, for the partial an htmx comment swaps in (its
+    rendered sides are not needed there): one query."""
+    return ShownHunk(
+        hunk=proposals.hunks_of(proposal)[index],
+        base_html="",
+        proposed_html="",
+        comments=list(
+            proposal.hunk_comments.filter(hunk=index).select_related("author")
+        ),
+    )
+
+
+def proposal_page(proposal: Proposal) -> ProposalPage:
+    """A proposal's hunks, each side rendered from its stored segments and numbered
+    as in the manuscript, with their comments; its reviews and approvals. A bounded
+    number of queries, whatever the number of hunks."""
+    hunks = proposals.hunks_of(proposal)
+    diff = proposal.diff
+    rendered = assembly.preview_snippets(
+        proposal.section,
+        keys=diff["keys"],
+        labels=diff["labels"],
+        snippets=[
+            segments
+            for hunk in hunks
+            for segments in (hunk.base_segments, hunk.proposed_segments)
+        ],
+    )
+    comments_by_hunk = defaultdict(list)
+    for comment in proposal.hunk_comments.select_related("author"):
+        comments_by_hunk[comment.hunk].append(comment)
+    accepted = set(proposal.accepted_hunks)
+    shown = [
+        ShownHunk(
+            hunk=hunk,
+            base_html=rendered[2 * n],
+            proposed_html=rendered[2 * n + 1],
+            comments=comments_by_hunk[hunk.index],
+            is_accepted=hunk.index in accepted,
+        )
+        for n, hunk in enumerate(hunks)
+    ]
+    reviews = list(proposal.reviews.select_related("reviewer").order_by("created_at"))
+    latest = (
+        Revision.objects.filter(section=proposal.section_id)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return ProposalPage(
+        proposal=proposal,
+        hunks=shown,
+        reviews=reviews,
+        approvals=proposals.approvals_of(proposal, reviews),
+        section_changed_since=latest != proposal.base_revision_id,
     )
 
 

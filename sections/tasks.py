@@ -11,7 +11,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sections import assembly, claims, comments, exporting, references, revisions
+from sections import (
+    assembly,
+    claims,
+    comments,
+    exporting,
+    proposals,
+    references,
+    revisions,
+)
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -141,6 +149,29 @@ def notify_mention(mention_id: int) -> bool:
 def notify_stale_claims() -> int:
     """Beat, daily: email each stale claim's claimant once; returns how many."""
     return claims.notify_stale(now=timezone.now())
+
+
+# Proposals
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_proposal(proposal_id: int) -> int:
+    """Email the section's claimants about a new proposal, unless already done."""
+    return proposals.notify_claimants(proposal_id)
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_proposal_decision(proposal_id: int) -> bool:
+    """Email the proposer the decision on their proposal, unless already done."""
+    return proposals.notify_decision(proposal_id)
 
 
 # Exports

@@ -14,6 +14,7 @@ from sections.views import (
     old_addresses,
     outline,
     preview,
+    proposals,
     references,
     releases,
     search,
@@ -309,5 +310,55 @@ urlpatterns += [
         "invitations/<str:invitation_token>/",
         members.invitation,
         name="invitation",
+    ),
+]
+
+# Proposals (suggest mode)
+urlpatterns += [
+    path(
+        "m/<slug:manuscript>/<slug:section>/propose/",
+        proposals.propose,
+        name="section-propose",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/proposals/",
+        proposals.section_proposals,
+        name="section-proposals",
+    ),
+    path(
+        "proposals/of/<slug:manuscript>/",
+        proposals.manuscript_proposals,
+        name="proposals",
+    ),
+    path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal"),
+    path(
+        "proposals/<int:pk>/review/",
+        proposals.review_proposal,
+        name="proposal-review",
+    ),
+    path(
+        "proposals/<int:pk>/comment/",
+        proposals.comment_on_hunk,
+        name="proposal-comment",
+    ),
+    path(
+        "proposals/<int:pk>/accept/",
+        proposals.accept_proposal,
+        name="proposal-accept",
+    ),
+    path(
+        "proposals/<int:pk>/resolve/",
+        proposals.resolve_proposal,
+        name="proposal-resolve",
+    ),
+    path(
+        "proposals/<int:pk>/reject/",
+        proposals.reject_proposal,
+        name="proposal-reject",
+    ),
+    path(
+        "proposals/<int:pk>/withdraw/",
+        proposals.withdraw_proposal,
+        name="proposal-withdraw",
     ),
 ]

@@ -199,9 +199,20 @@ def test_a_request_to_join_is_approved_with_a_role_or_declined(
         {"decision": "approve", "role": "reviewer"},
     )
     assert decided.status_code == 302
-    # A reviewer reads and discusses, but does not edit.
+    # A reviewer reads and discusses, and proposes changes, but does not save them.
     assert outsider_client.get(section_url(review)).status_code == 200
-    assert outsider_client.get(section_url(review, "section-edit")).status_code == 403
+    editor = outsider_client.get(section_url(review, "section-edit"))
+    assert 'name="propose"' in editor.text
+    assert 'name="save"' not in editor.text
+    saved = outsider_client.post(
+        section_url(review, "section-edit"),
+        {
+            "title": "Intro",
+            "body": "Mine.",
+            "base": editor.context["form"].initial["base"],
+        },
+    )
+    assert saved.status_code == 403
     # Deciding twice changes nothing.
     maintainer_client.post(
         url("join-request-decide", join_request.pk), {"decision": "decline"}

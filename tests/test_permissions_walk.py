@@ -10,7 +10,16 @@ from django.core import mail
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from sections import claims, comments, contributors, figures, images, members, releases
+from sections import (
+    claims,
+    comments,
+    contributors,
+    figures,
+    images,
+    members,
+    proposals,
+    releases,
+)
 from sections import urls as section_urls
 from sections.models import Claim, Manuscript, Membership, Role
 from tests.factories import make_user, png
@@ -69,8 +78,15 @@ MAINTAINERS_ONLY = {
     "membership-role",
     "membership-remove",
 }
-# Someone else's claim and comment: theirs to change, or a maintainer's.
+# Someone else's claim and comment: theirs to change, or a maintainer's. (Deciding
+# a proposal is for claimants and maintainers; the walk's contributor has claimed
+# the section by then, so tests/test_proposals.py refuses a non-claimant.)
 OWNERS_OR_MAINTAINERS = {"claim-release", "comment-edit", "comment-delete"}
+# Someone else's proposal: only its author withdraws it, maintainers included.
+AUTHORS_ONLY = {"proposal-withdraw"}
+# Deciding a proposal is for the section's claimants and maintainers: the walk's
+# author has claimed the section by then ("section-claim" comes first), so it
+# needs an author here; tests/test_proposals.py refuses a non-claimant.
 READ_ONLY = OLD_ADDRESSES | {
     "home",
     "healthz",
@@ -99,6 +115,9 @@ READ_ONLY = OLD_ADDRESSES | {
     "figure",
     "figures",
     "members",
+    "proposal",
+    "proposals",
+    "section-proposals",
 }
 BOTH = {"section-edit"}  # the editor: GET shows it, POST saves
 # The invitation: GET shows it, POST accepts it (the walk's last URL, since an
@@ -107,14 +126,15 @@ BOTH |= {"invitation"}
 # Pages only maintainers see and post: GET shows the form, POST saves it.
 MAINTAINER_PAGES = {"author-list", "manuscript-settings"}
 # What a role needs beyond reading for a write (the rest need an author's role).
-DISCUSSING = {"comment-reply", "comment-resolve", "comment-reopen"}  # reviewers too
-# A new thread ("section-comment") still needs an author: views.post_comment asks
-# get_section(write=True); with comment=True reviewers would start threads too.
+# Reviewers too: starting a thread, replying, resolving, reopening.
+DISCUSSING = {"section-comment", "comment-reply", "comment-resolve", "comment-reopen"}
 READERS_MAY = {"claim-link"}  # "this is me": anyone who reads the claim
 # Anyone signed in, member or not: their own account, the invitation they hold.
 ANYONE_SIGNED_IN = {"home", "healthz", "my-work", "my-details", "my-feed-reset"}
 ANYONE_SIGNED_IN |= {"media-proxy", "activity-atom-private", "invitation"}
-RANK = ["outsider", "reader", "reviewer", "author", "maintainer"]
+RANK = ["outsider", "reader", "reviewer", "author", "maintainer", "nobody"]
+# Proposing, reviewing one, commenting on its changes: from reviewers up.
+PROPOSING = {"section-propose", "proposal-review", "proposal-comment"}
 
 
 @pytest.fixture(params=["public", "private"])
@@ -143,6 +163,14 @@ def world(request, seed, httpserver, settings, django_capture_on_commit_callback
     stranger = make_user("stranger@example.org", role=None)
     seed.visibility = request.param
     seed.save(update_fields=["visibility"])
+    latest = section.revisions.order_by("-created_at", "-id").first()
+    proposal = proposals.propose(
+        section,
+        title=latest.title,
+        body=latest.body + "\nMore.\n",
+        base=latest.pk,
+        by=someone,
+    )
     return {
         "visibility": request.param,
         "manuscript": seed.slug,
@@ -161,6 +189,7 @@ def world(request, seed, httpserver, settings, django_capture_on_commit_callback
         "invitation_token": _token_of_last_invitation(),
         "join": members.ask_to_join(seed, user=stranger).pk,
         "membership": Membership.objects.get(manuscript=seed, user=someone).pk,
+        "proposal": proposal.pk,
     }
 
 
@@ -181,7 +210,8 @@ def every_url(world) -> list[tuple[str, str]]:
         if name == "section-compare":
             url += f"?old={world['revision']}&new={world['revision']}"
         found.append((name, url))
-    return found
+    # Accepting the invitation makes an outsider a member: the walk's last step.
+    return sorted(found, key=lambda named: named[0] == "invitation")
 
 
 def test_the_walk_covers_every_url(world):
@@ -220,8 +250,14 @@ def needs(name: str, method: str, visibility: str) -> str:
         return "outsider"
     if name == "members" and visibility != "private":
         return "outsider"  # where they may ask to join
+    if name == "section-edit" and method == "GET":
+        return "reviewer"  # who may only propose opens the editor to propose
+    if name in AUTHORS_ONLY:
+        return "nobody"  # in the walk: the proposal is someone else's
     if name in MAINTAINER_PAGES or name in MAINTAINERS_ONLY | OWNERS_OR_MAINTAINERS:
         return "maintainer"
+    if name in PROPOSING:
+        return "reviewer"  # reviewers, authors, maintainers (permissions.can_propose)
     if name == "claims-link-decide":
         return "maintainer"
     if method == "GET" and name in READ_ONLY:
@@ -247,7 +283,7 @@ def user_in_role(request, contributor, maintainer, outsider):
     return make
 
 
-@pytest.mark.parametrize("role", RANK)
+@pytest.mark.parametrize("role", RANK[:-1])
 def test_each_role_gets_what_it_may_and_a_refusal_for_the_rest(
     role, world, user_in_role
 ):

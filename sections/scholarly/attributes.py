@@ -36,6 +36,8 @@ PAGE_IDS = frozenset(
     title-hint todo-list todo-list-heading todos-heading toc-heading uncited-heading
     unknown-heading waiting-heading
     invitations-heading invite-heading join-heading requests-heading
+    accept-form changes-heading decision my-proposals my-reviews reject-form
+    resolve-form reviews reviews-heading
     """.split()
 )
 

@@ -20,7 +20,7 @@ def _comments_context(request: HttpRequest, section: Section, **extra: object) -
         "threads": permissions.flag_comments(
             request.user, selectors.comments_for(section), manuscript=section.manuscript
         ),
-        "can_write": permissions.can_write(request.user, section.manuscript),
+        "can_comment": permissions.can_comment(request.user, section.manuscript),
         **extra,
     }
 
@@ -64,7 +64,7 @@ def _comments_rejected(
 @require_POST
 @login_required
 def post_comment(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
-    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    section_ = permissions.get_section(request.user, manuscript, section, comment=True)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:

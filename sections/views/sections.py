@@ -28,6 +28,8 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
     context = {
         "section": section_,
         "can_write": permissions.can_write(request.user, section_.manuscript),
+        "can_comment": permissions.can_comment(request.user, section_.manuscript),
+        "can_propose": permissions.can_propose(request.user, section_.manuscript),
         "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
         "claim_form": ClaimForm(),
         **selectors.section_page(section_),
@@ -50,7 +52,10 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
 def edit_section(request: HttpRequest, manuscript: str, section: str) -> HttpResponse:
     """The editor: GET shows it from the latest revision; POST saves (or, with the
     Preview button and no JavaScript, shows the preview and saves nothing)."""
-    section_ = permissions.get_section(request.user, manuscript, section, write=True)
+    saving = request.method == "POST" and "preview" not in request.POST
+    section_ = permissions.get_section_to_edit(
+        request.user, manuscript, section, save=saving
+    )
     if request.method != "POST":
         start = revisions.editor_start(section_)
         form = EditForm(
@@ -117,6 +122,8 @@ def _edit_page(
             "preview_html": preview_html,
             "identifier_form": IdentifierForm(),
             "figure_limit": figures.max_megabytes(),
+            "can_save": permissions.can_write(request.user, section.manuscript),
+            "can_propose": permissions.can_propose(request.user, section.manuscript),
             **extra,
         },
         status=status,
