@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sections import figure_views, views
+from sections import attribution_views, figure_views, views
 
 app_name = "sections"
 
@@ -217,5 +217,19 @@ urlpatterns += [
         "releases/of/<slug:manuscript>/publish/",
         views.publish_release,
         name="release-publish",
+    ),
+]
+
+# Who wrote what, and what changed since a reader's last visit
+urlpatterns += [
+    path(
+        "m/<slug:manuscript>/<slug:section>/authorship/",
+        attribution_views.authorship,
+        name="section-authorship",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/seen/",
+        attribution_views.mark_seen,
+        name="section-mark-seen",
     ),
 ]
