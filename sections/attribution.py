@@ -4,8 +4,9 @@ Every word of a revision is owned by the revision that introduced it. A revision
 owners follow from the revision before it: what the diff keeps keeps its owner, what
 it adds is the new revision's, and a passage the edit removed in one place and added
 in another (a move, "where the diff allows") keeps the owner it had. Each revision's
-owners are stored once (models.Attribution) the first time anyone asks, so opening
-the authorship view replays only the revisions saved since it was last opened.
+owners are stored once (models.Attribution): after its save (tasks.attribute_latest),
+or the first time anyone asks for a revision saved before there was attribution, so
+opening the authorship view never replays the whole history again.
 
 The text is the Markdown a contributor typed, cut into tokens (words, punctuation,
 runs of spaces) line by line; the page shows it as escaped text, never as HTML.
@@ -15,14 +16,22 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from sections.models import Attribution, Revision, Section
-from sections.revisions import WORDS
+
+# Words, punctuation marks and runs of spaces: the word diff's tokens
+# (sections.revisions.WORDS; not imported, since revisions queues the task that
+# calls this module).
+WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
 # A passage removed and added back in one edit counts as moved (keeping its author)
 # from this many words on: shorter matches are common words a rewrite happens to
@@ -221,13 +230,17 @@ class Author:
 
 @dataclass(frozen=True)
 class Introduced:
-    """A revision that introduced some of the text."""
+    """A revision that introduced some of the text: who, when, and where to see it
+    (its comparison with the revision before it; the history for the first)."""
 
     pk: int
-    previous: int | None
     created_at: datetime
     summary: str
     author: Author
+    href: str
+    # "Ann, 2026-12-04 19:00: Add a claim", once per revision rather than per
+    # passage: a long section has hundreds of passages and a handful of revisions.
+    label: str
 
 
 @dataclass(frozen=True)
@@ -284,16 +297,24 @@ def authorship_of(section: Section) -> Authorship | None:
         )
         for index, author_id in enumerate(ranked)
     }
-    introduced = {
-        pk: Introduced(
+    args = [section.manuscript.slug, section.slug]
+    history = reverse("sections:section-history", args=args)
+    compare = reverse("sections:section-compare", args=args)
+    introduced = {}
+    for pk, r in revisions.items():
+        author = authors[r["author_id"]]
+        when = timezone.localtime(r["created_at"]).strftime("%Y-%m-%d %H:%M")
+        introduced[pk] = Introduced(
             pk=pk,
-            previous=previous.get(pk),
             created_at=r["created_at"],
             summary=r["summary"],
-            author=authors[r["author_id"]],
+            author=author,
+            href=f"{compare}?{urlencode({'old': previous[pk], 'new': pk})}"
+            if pk in previous
+            else history,
+            label=f"{author.name}, {when}"
+            + (f": {r['summary']}" if r["summary"] else ""),
         )
-        for pk, r in revisions.items()
-    }
     return Authorship(
         latest=latest,
         passages=_passages(body_tokens, owners, introduced),
@@ -308,19 +329,28 @@ def authorship_of(section: Section) -> Authorship | None:
 def _passages(
     body_tokens: list[str], owners: list[int], introduced: dict[int, Introduced]
 ) -> list[Passage]:
-    """Consecutive tokens of one revision as one passage. Spaces go with the passage
-    before them, so that every passage starts at a word (who typed a space between
-    two people's sentences says nothing)."""
+    """Consecutive tokens of one revision as one passage. Spaces inside a passage
+    stay in it; spaces between two revisions' passages belong to neither (who typed
+    the space between two people's sentences says nothing), so every passage starts
+    and ends at a word."""
     passages: list[Passage] = []
     text: list[str] = []
     current: int | None = None
+
+    def close() -> None:
+        spaces = []
+        while text and text[-1].isspace():
+            spaces.insert(0, text.pop())
+        if text:
+            passages.append(Passage("".join(text), introduced.get(current)))
+        if spaces:
+            passages.append(Passage("".join(spaces), None))
+
     for token, owner in zip(body_tokens, owners, strict=True):
         if token.isspace() or owner == current:
             text.append(token)
             continue
-        if text:
-            passages.append(Passage("".join(text), introduced.get(current)))
+        close()
         text, current = [token], owner
-    if text:
-        passages.append(Passage("".join(text), introduced.get(current)))
+    close()
     return passages

@@ -162,6 +162,7 @@ def sync_from_latest(section_id: int) -> None:
         todos.sync_from_text(section, revision=latest)
         claims.sync_from_text(section)
         tasks.render_section.delay_on_commit(section.pk)
+        tasks.attribute_latest.delay_on_commit(section.pk)
 
 
 def _record_activity(

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from sections import assembly, claims, comments, exporting, references
+from sections import assembly, attribution, claims, comments, exporting, references
 from sections.models import Manuscript, ManuscriptRender, Reference, Section
 
 
@@ -23,6 +23,15 @@ def render_section(section_id: int) -> None:
         return
     assembly.render_section(section)
     assemble_manuscript.delay(section.manuscript_id)
+
+
+@shared_task
+def attribute_latest(section_id: int) -> None:
+    """Work out who wrote the section's latest revision (and any before it not yet
+    worked out), so the authorship view opens without replaying its history."""
+    section = Section.objects.filter(pk=section_id).first()
+    if section is not None:
+        attribution.owners_of_latest(section)
 
 
 @shared_task

@@ -195,9 +195,14 @@ def _word_diff(section: Section, since: Revision) -> list[Piece]:
             pieces.append(Piece("removed", "".join(old_tokens[i1:i2])))
         # An insertion of several people's words is one piece per author; spaces
         # go with the piece before them.
-        for index in range(j1, j2):
+        # (A space the insertion starts with is shown unmarked: nobody wrote it.)
+        start = j1
+        while start < j2 and new_tokens[start].isspace():
+            pieces.append(Piece("same", new_tokens[start]))
+            start += 1
+        for index in range(start, j2):
             token, author = new_tokens[index], authors[index]
-            if index > j1 and (pieces[-1].author == author or token.isspace()):
+            if index > start and (pieces[-1].author == author or token.isspace()):
                 pieces[-1] = Piece("added", pieces[-1].text + token, pieces[-1].author)
             else:
                 pieces.append(Piece("added", token, author))
