@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from sections import attribution
@@ -54,37 +54,47 @@ def open_section(
     (None if there are none, for a first visit, and for anonymous readers)."""
     if not by.is_authenticated:
         return None
-    latest = section.revisions.order_by("-created_at", "-id").values("pk").first()
-    if latest is None:
-        return None
-    visit = (
-        SectionVisit.objects.filter(user=by, section=section)
-        .select_related("seen_revision", "since_revision")
+    visit = SectionVisit.objects.filter(user=by, section_id=OuterRef("section_id"))
+    # The latest revision and the reader's visit in one read: a page seen before,
+    # with nothing new, costs this one query and writes nothing.
+    latest = (
+        section.revisions.order_by("-created_at", "-id")
+        .annotate(
+            visited=Exists(visit),
+            seen_id=Subquery(visit.values("seen_revision_id")[:1]),
+            since_id=Subquery(visit.values("since_revision_id")[:1]),
+        )
+        .values("pk", "visited", "seen_id", "since_id")
         .first()
     )
-    since = None
-    if visit is not None:
-        since = visit.since_revision
-        if since is None and visit.seen_revision_id not in (None, latest["pk"]):
-            since = visit.seen_revision
-    others = _others_after(section, by, since) if since is not None else []
-    if not others:
-        since = None
-    # One statement: the reader's row, inserted or updated in place.
-    SectionVisit.objects.bulk_create(
-        [
-            SectionVisit(
-                user=by,
-                section=section,
-                seen_revision_id=latest["pk"],
-                since_revision=since,
-                seen_at=timezone.now(),
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["user", "section"],
-        update_fields=["seen_revision", "since_revision", "seen_at"],
-    )
+    if latest is None:
+        return None
+    since_id = latest["since_id"]
+    if since_id is None and latest["seen_id"] not in (None, latest["pk"]):
+        since_id = latest["seen_id"]
+    since = others = None
+    if since_id is not None:
+        since = Revision.objects.filter(pk=since_id).first()
+        others = _others_after(section, by, since) if since else None
+        if not others:
+            since = None
+    stored = (latest["visited"], latest["seen_id"], latest["since_id"])
+    if stored != (True, latest["pk"], since.pk if since else None):
+        # One statement: the reader's row, inserted or updated in place.
+        SectionVisit.objects.bulk_create(
+            [
+                SectionVisit(
+                    user=by,
+                    section=section,
+                    seen_revision_id=latest["pk"],
+                    since_revision=since,
+                    seen_at=timezone.now(),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["user", "section"],
+            update_fields=["seen_revision", "since_revision", "seen_at"],
+        )
     if since is None:
         return None
     return Changes(

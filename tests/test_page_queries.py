@@ -16,8 +16,10 @@ RENDERS = (
     "sections_assembledsection",
     "sections_manuscriptrender",
 )
-# Ceilings per page for a signed-in contributor (session and user included).
-CEILINGS = {"outline": 6, "section page": 12, "preview": 2, "editor page": 4}
+# Ceilings per page for a signed-in contributor (session and user included). The
+# outline's seventh reads the reader's visits (what changed since they looked); the
+# section page's visit costs one read, and writes only when there is something new.
+CEILINGS = {"outline": 7, "section page": 12, "preview": 2, "editor page": 4}
 
 
 def manuscript_of(sections: int, author, capture):

@@ -53,6 +53,7 @@ READ_ONLY = {
     "section-detail",
     "section-history",
     "section-compare",
+    "section-authorship",
     "citation-health",
     "cite-helper",
     "reference-detail",
