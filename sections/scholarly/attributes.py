@@ -35,6 +35,7 @@ PAGE_IDS = frozenset(
     no-identifier-heading preview-heading publish-heading references todo-bulk
     title-hint todo-list todo-list-heading todos-heading toc-heading uncited-heading
     unknown-heading waiting-heading
+    authorship-text legend-heading since-heading since-you-looked
     """.split()
 )
 
