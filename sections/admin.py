@@ -17,6 +17,7 @@ from django.http import HttpRequest
 
 from sections import manuscripts
 from sections.models import (
+    Attribution,
     Citation,
     Claim,
     Comment,
@@ -33,6 +34,7 @@ from sections.models import (
     Reference,
     Revision,
     Section,
+    SectionVisit,
     TodoItem,
 )
 
@@ -246,6 +248,24 @@ class FigureAdmin(ReadOnlyAdmin):
     list_select_related = ["manuscript", "uploaded_by"]
     search_fields = ["path", "sha256"]
     autocomplete_fields = ["manuscript", "uploaded_by"]
+
+
+@admin.register(Attribution)
+class AttributionAdmin(ReadOnlyAdmin):
+    """Read-only: worked out from the history (sections.attribution), never edited."""
+
+    list_display = ["revision"]
+    list_select_related = ["revision__section", "revision__author"]
+    search_fields = ["revision__section__title"]
+    autocomplete_fields = ["revision"]
+
+
+@admin.register(SectionVisit)
+class SectionVisitAdmin(ReadOnlyAdmin):
+    list_display = ["user", "section", "seen_revision", "since_revision", "seen_at"]
+    list_select_related = ["user", "section", "seen_revision", "since_revision"]
+    search_fields = ["user__email", "section__title"]
+    autocomplete_fields = ["user", "section", "seen_revision", "since_revision"]
 
 
 # Replaces django.contrib.auth's registrations (its admin module is imported first,

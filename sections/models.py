@@ -1168,3 +1168,47 @@ class HunkComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on hunk {self.hunk} of proposal {self.proposal_id}"
+
+
+class Attribution(models.Model):
+    """Who wrote each word of one revision's body, worked out once from the revision
+    before it (sections.attribution), so showing it never replays the history."""
+
+    revision = models.OneToOneField(
+        Revision, primary_key=True, on_delete=models.CASCADE, related_name="attribution"
+    )
+    # [[token count, revision id], ...] over the body's tokens in order (tokens as
+    # sections.attribution.tokens cuts them): each run was introduced by that revision.
+    runs = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"attribution of revision {self.revision_id}"
+
+
+class SectionVisit(models.Model):
+    """The latest revision of a section a signed-in reader has opened, and where the
+    changes they have not yet marked as seen begin (sections.visits)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
+    seen_revision = models.ForeignKey(
+        Revision, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The revision they had last seen when someone else's change first met them;
+    # null once they mark the changes as seen (or when there were none).
+    since_revision = models.ForeignKey(
+        Revision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "section"], name="one_visit_per_reader_and_section"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} saw revision {self.seen_revision_id} of {self.section}"

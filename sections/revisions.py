@@ -218,6 +218,7 @@ def sync_from_latest(section_id: int) -> None:
             unsynced_revision=None
         )
         tasks.render_section.delay_on_commit(section.pk)
+        tasks.attribute_latest.delay_on_commit(section.pk)
 
 
 def _record_activity(

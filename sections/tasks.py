@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sections import (
     assembly,
+    attribution,
     claims,
     comments,
     exporting,
@@ -31,6 +32,15 @@ def render_section(section_id: int) -> None:
         return
     assembly.render_section(section)
     assemble_manuscript.delay(section.manuscript_id)
+
+
+@shared_task
+def attribute_latest(section_id: int) -> None:
+    """Work out who wrote the section's latest revision (and any before it not yet
+    worked out), so the authorship view opens without replaying its history."""
+    section = Section.objects.filter(pk=section_id).first()
+    if section is not None:
+        attribution.owners_of_latest(section)
 
 
 @shared_task

@@ -2,6 +2,7 @@ from django.urls import path
 
 from sections.views import (
     activity,
+    attribution,
     authors,
     claims,
     comments,
@@ -360,5 +361,19 @@ urlpatterns += [
         "proposals/<int:pk>/withdraw/",
         proposals.withdraw_proposal,
         name="proposal-withdraw",
+    ),
+]
+
+# Who wrote what, and what changed since a reader's last visit
+urlpatterns += [
+    path(
+        "m/<slug:manuscript>/<slug:section>/authorship/",
+        attribution.authorship,
+        name="section-authorship",
+    ),
+    path(
+        "m/<slug:manuscript>/<slug:section>/seen/",
+        attribution.mark_seen,
+        name="section-mark-seen",
     ),
 ]

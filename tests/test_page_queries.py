@@ -18,8 +18,10 @@ RENDERS = (
 )
 # Ceilings per page for a signed-in contributor (session and user included).
 # The preview: the manuscript by its slug, whether it is the public one, its render's
-# version and its release list's (the page itself comes from the cache).
-CEILINGS = {"outline": 6, "section page": 12, "preview": 4, "editor page": 4}
+# version and its release list's (the page itself comes from the cache). The
+# outline's seventh reads the reader's visits (what changed since they looked); the
+# section page's visit costs one read, and writes only when there is something new.
+CEILINGS = {"outline": 7, "section page": 12, "preview": 4, "editor page": 4}
 
 
 def manuscript_of(sections: int, author, capture):

@@ -94,6 +94,7 @@ READ_ONLY = OLD_ADDRESSES | {
     "section-detail",
     "section-history",
     "section-compare",
+    "section-authorship",
     "citation-health",
     "cite-helper",
     "reference-detail",
@@ -129,6 +130,7 @@ MAINTAINER_PAGES = {"author-list", "manuscript-settings"}
 # Reviewers too: starting a thread, replying, resolving, reopening.
 DISCUSSING = {"section-comment", "comment-reply", "comment-resolve", "comment-reopen"}
 READERS_MAY = {"claim-link"}  # "this is me": anyone who reads the claim
+READERS_MAY |= {"section-mark-seen"}  # their own visit to a section they read
 # Anyone signed in, member or not: their own account, the invitation they hold.
 ANYONE_SIGNED_IN = {"home", "healthz", "my-work", "my-details", "my-feed-reset"}
 ANYONE_SIGNED_IN |= {"media-proxy", "activity-atom-private", "invitation"}

@@ -38,6 +38,7 @@ PAGE_IDS = frozenset(
     invitations-heading invite-heading join-heading requests-heading
     accept-form changes-heading decision my-proposals my-reviews reject-form
     resolve-form reviews reviews-heading
+    authorship-text legend-heading since-heading since-you-looked
     """.split()
 )
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sections import assembly, figures, permissions, revisions, selectors
+from sections import assembly, figures, permissions, revisions, selectors, visits
 from sections.exceptions import EditConflict, EditRejected
 from sections.forms import (
     ClaimForm,
@@ -30,6 +30,8 @@ def section_detail(request: HttpRequest, manuscript: str, section: str) -> HttpR
         "can_write": permissions.can_write(request.user, section_.manuscript),
         "can_comment": permissions.can_comment(request.user, section_.manuscript),
         "can_propose": permissions.can_propose(request.user, section_.manuscript),
+        # Records the visit, and gives what others changed since the last one.
+        "changes": visits.open_section(section_, by=request.user),
         "can_moderate": permissions.can_moderate(request.user, section_.manuscript),
         "claim_form": ClaimForm(),
         **selectors.section_page(section_),
