@@ -177,13 +177,13 @@ def test_a_save_whose_sync_cannot_run_is_kept_and_synced_by_the_sweep(
 
     # The beat's sweep, once the sync is overdue (production's SYNC_SWEEP_AFTER).
     later = timezone.now() + timedelta(seconds=settings.SYNC_SWEEP_AFTER + 1)
-    assert tasks.sync_unsynced_sections.delay(later.isoformat()).get() == 1
+    assert tasks.sync_unsynced_sections(later.isoformat()) == 1
 
     section.refresh_from_db()
     assert section.unsynced_revision is None
     assert section.citations.filter(key_as_written__contains="new-claim").exists()
     assert section.todos.filter(text__contains="check it").exists()
-    assert tasks.sync_unsynced_sections.delay(later.isoformat()).get() == 0
+    assert tasks.sync_unsynced_sections(later.isoformat()) == 0
 
 
 def test_a_script_must_say_it_overwrites(section, contributor):

@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from sections import claims, revisions
+from sections import claims, proposals, revisions
+from sections.models import Proposal, ProposalReview, Role
 from tests.browser.conftest import sign_in
 from tests.factories import make_manuscript, make_section, make_user
 
@@ -132,12 +133,18 @@ def test_a_change_that_no_longer_applies_is_resolved_on_the_conflict_page(
     _, proposer_context, proposer = sign_in(browser, live_server, "carol@example.org")
     cleo, claimant_context, claimant = sign_in(browser, live_server, "cleo@example.org")
     claims.claim(section, by=cleo)
-    section.manuscript.approvals_required = 0
-    section.manuscript.save()
 
     proposed = BODY.replace("Benchmarks are few.", "Benchmarks are scarce.")
     propose_from_editor(proposer, live_server, section, proposed, "Word choice")
     proposal_url = proposer.url
+    # The one approval the manuscript asks for (reviewing in the browser is the
+    # other test's), from a reviewer.
+    proposals.review(
+        Proposal.objects.get(),
+        by=make_user("rita@example.org", role=Role.REVIEWER),
+        verdict=ProposalReview.Verdict.APPROVE,
+        kind=ProposalReview.Kind.IDEA,
+    )
     save_from_editor(
         claimant, live_server, section, BODY.replace("are few", "are very few")
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sections import figures, importing
+from sections.models import Manuscript
 from tests.browser.conftest import sign_in
 from tests.conftest import SEED
 from tests.factories import make_manuscript, make_section, png, preview_url
@@ -52,7 +53,7 @@ def test_a_member_reads_a_second_manuscripts_preview_with_its_figure(
     from playwright.sync_api import expect
 
     make_section(make_manuscript("First review"), "Intro", body="Aardvarks.")
-    second = make_manuscript("Second review")
+    second = make_manuscript("Second review", visibility=Manuscript.Visibility.PRIVATE)
     user, signed_in, _ = sign_in(browser, live_server, "carol@example.org")
     figures.add(second, name="plot.png", data=png(40, 20), by=user)
     make_section(
