@@ -6,9 +6,9 @@ HTML parser reads each unclosed `<tag` on to the end of the text. A body of a fe
 thousand unclosed brackets (a half-typed citation, pasted junk) took minutes of a
 worker, and of a web process for the live preview; 24 KB of unclosed tags, 12 s.
 The replacements here give the same answers in one pass: bracket partners are found
-once per text, a footnote label stops at a bracket, a link's address is looked for
-no further than an address can be long, and a start tag no further than the next
-`<` (or, a bounded number of times, than a tag can be long: `MAX_TAG_LENGTH`).
+once per text (a link's address ends at the `)` that closes its `(`), a footnote
+label stops at a bracket, and a start tag is looked for no further than the next `<`
+(or, a bounded number of times, than a tag can be long: `MAX_TAG_LENGTH`).
 """
 
 from __future__ import annotations
